@@ -1,0 +1,103 @@
+"""The node graph: which executables run in each profile, with which parameters and remappings.
+
+This is the one description behind ``launch/*.launch.py`` (launch_ros, on a real ROS 2 machine),
+the embedded launcher of ``rover-autonomy launch PROFILE`` and the package's console scripts.
+It is deliberately stdlib-only: ``setup.py`` reads it before any dependency is installed.
+
+Profiles:
+  sim       the embedded MuJoCo simulator plus the whole stack, on sim time
+  gazebo    Gazebo (ros_gz) provides the sensors and actuators; the stack is unchanged
+  hardware  drivers provide the sensors; no simulator, wall time
+  replay    sensor topics come from a bag; perception, mapping, odometry and planning only
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+PACKAGE = "rover_autonomy"
+PROFILES = ("sim", "gazebo", "hardware", "replay")
+SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
+
+# Our executables: name -> "module:function". Each capability adds its node here.
+EXECUTABLES: dict[str, str] = {}
+CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
+
+
+@dataclass(frozen=True)
+class NodeEntry:
+    """One node of the graph, as launch_ros.actions.Node would take it."""
+
+    name: str
+    executable: str
+    package: str = PACKAGE
+    profiles: frozenset[str] = frozenset(PROFILES)
+    parameter_files: tuple[str, ...] = ()  # file names under the package's config/
+    parameters: dict[str, object] = field(default_factory=dict)
+    remappings: tuple[tuple[str, str], ...] = ()
+    # What to install when this node's package is missing (nodes of other packages only).
+    install_hint: str = ""
+
+    @property
+    def ours(self) -> bool:
+        return self.package == PACKAGE
+
+    @property
+    def module(self) -> str:
+        """Python module whose ``main()`` runs this node (our nodes only)."""
+        return EXECUTABLES[self.executable].split(":")[0]
+
+
+NODES: tuple[NodeEntry, ...] = (
+    NodeEntry(
+        name="robot_state_publisher",
+        executable="robot_state_publisher",
+        package="robot_state_publisher",
+        profiles=frozenset({"gazebo", "hardware"}),
+        install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
+    ),
+)
+
+
+def console_scripts() -> list[str]:
+    """setup.py entry points: every node executable and the CLI."""
+    scripts = [f"{name} = {target}" for name, target in EXECUTABLES.items()]
+    return [*scripts, f"{CLI[0]} = {CLI[1]}"]
+
+
+def nodes_for(profile: str, overrides: dict[str, dict[str, object]] | None = None) -> list[NodeEntry]:
+    """The nodes of ``profile``, with ``use_sim_time`` set and per-node parameter overrides applied.
+
+    ``overrides`` maps a node name to extra parameters (e.g. the world for ``rover_sim``); they win
+    over the parameter files, as later ``--ros-args -p`` values do.
+    """
+    if profile not in PROFILES:
+        raise ValueError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
+    overrides = overrides or {}
+    unknown = set(overrides) - {n.name for n in NODES if profile in n.profiles}
+    if unknown:
+        raise ValueError(
+            f"parameter overrides for nodes not in profile {profile!r}: {', '.join(sorted(unknown))}"
+        )
+    result = []
+    for node in NODES:
+        if profile not in node.profiles:
+            continue
+        params = {
+            "use_sim_time": profile in SIM_TIME_PROFILES,
+            **node.parameters,
+            **overrides.get(node.name, {}),
+        }
+        result.append(
+            NodeEntry(
+                name=node.name,
+                executable=node.executable,
+                package=node.package,
+                profiles=node.profiles,
+                parameter_files=node.parameter_files,
+                parameters=params,
+                remappings=node.remappings,
+                install_hint=node.install_hint,
+            )
+        )
+    return result
