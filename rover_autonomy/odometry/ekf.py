@@ -138,11 +138,19 @@ class Ekf:
     P: np.ndarray = field(default_factory=lambda: np.eye(STATE_SIZE) * 1e-9)
     time: float | None = None  # [s]
 
-    def reset(self, time: float | None = None, attitude: tuple[float, float] = (0.0, 0.0)) -> None:
-        """Back to the origin at ``time``; ``attitude`` is the initial (roll, pitch) [rad]."""
+    def reset(
+        self,
+        time: float | None = None,
+        attitude: tuple[float, float] = (0.0, 0.0),
+        attitude_sigma: float = 0.0,
+    ) -> None:
+        """Back to the origin at ``time``; ``attitude`` is the initial (roll, pitch) [rad], known to
+        ``attitude_sigma`` [rad] (the pose is otherwise exact: odom starts where the rover is)."""
         self.x = np.zeros(STATE_SIZE)
         self.x[State.ROLL], self.x[State.PITCH] = attitude
         self.P = np.eye(STATE_SIZE) * self.initial_variance
+        self.P[State.ROLL, State.ROLL] += attitude_sigma**2
+        self.P[State.PITCH, State.PITCH] += attitude_sigma**2
         self.P[ACCEL, ACCEL] = np.eye(3) * 0.1
         self.time = time
 

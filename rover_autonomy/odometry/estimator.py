@@ -112,6 +112,9 @@ class OdometryEstimate:
     slip: float  # [-] estimated body slip, 0 … 1
     slip_flag: bool  # slip over the limit
     imu_ok: bool
+    climb: float  # [rad] low-passed slope along the direction of travel (positive uphill)
+    wheel_speed: float  # [m/s] body speed from the wheels before the slip correction (NaN: no wheels)
+    wheel_weights: np.ndarray  # (N,) robust weight of each wheel in the fit (low: slipping or failing)
 
 
 def rpy_to_quaternion(roll: float, pitch: float, yaw: float) -> np.ndarray:
@@ -216,6 +219,7 @@ class WheelOdometry:
         self._slope_slip = 0.0
         self._wheel_slip = 0.0
         self._yaw_disagreement = 0.0
+        self._wheel_speed = math.nan
         self._weights = np.ones(len(self.model.wheels))
         self._imu_ok = False
 
@@ -326,10 +330,11 @@ class WheelOdometry:
         self._imu_ok = True
 
     def _initialise(self, t: float, accel: np.ndarray | None) -> None:
-        attitude = (0.0, 0.0)
+        attitude, sigma = (0.0, 0.0), math.radians(5.0)  # without an IMU: level, give or take 5 deg
         if accel is not None:
             attitude = (math.atan2(accel[1], accel[2]), math.atan2(-accel[0], math.hypot(accel[1], accel[2])))
-        self.ekf.reset(t, attitude)
+            sigma = self.config.accel_sigma / self.config.gravity  # one sample; later samples refine it
+        self.ekf.reset(t, attitude, sigma)
         self._initialised = True
 
     # -- wheels ------------------------------------------------------------------------------
@@ -370,6 +375,7 @@ class WheelOdometry:
             )
         centres = self.model.wheel_centres(reading.suspension)
         wheels = robust_body_velocity(self.model, reading.steer, rates, centres, cfg.residual_scale)
+        self._wheel_speed = math.nan if wheels is None else wheels.vx
         if wheels is None:
             self.issues.append(
                 Issue("too-few-wheels", "fewer than 2 usable wheels: odometry coasts on the IMU")
@@ -432,6 +438,9 @@ class WheelOdometry:
             slip=float(np.clip(self._slip, 0.0, 1.0)),
             slip_flag=self._slip >= self.config.slip_limit,
             imu_ok=self._imu_ok,
+            climb=self._climb,
+            wheel_speed=self._wheel_speed,
+            wheel_weights=self._weights.copy(),
         )
 
 

@@ -88,3 +88,44 @@ def fit_slope_slip(climb: np.ndarray, slip: np.ndarray, min_samples: int = 20) -
         rms,
         (float(climb.min()), float(climb.max())),
     )
+
+
+class SlipCalibration:
+    """Collects (climb, slip) pairs from a drive against ground truth, averaged over time windows.
+
+    Each window's slip is ``1 - mean(true speed) / mean(wheel speed)``: averaging the speeds first keeps
+    the ratio robust to noise. Windows in which the rover turned, reversed or hardly moved are skipped.
+    """
+
+    def __init__(self, window: float = 1.0, min_speed: float = 0.05):
+        self.window = window
+        self.min_speed = min_speed
+        self.climb: list[float] = []
+        self.slip: list[float] = []
+        self._samples: list[tuple[float, float, float]] = []
+        self._start: float | None = None
+
+    def add(self, stamp: float, climb: float, wheel_speed: float, true_speed: float) -> None:
+        if not all(np.isfinite(v) for v in (stamp, climb, wheel_speed, true_speed)):
+            return
+        if self._start is None or stamp < self._start:
+            self._start, self._samples = stamp, []
+        if stamp - self._start >= self.window:
+            self._close()
+            self._start = stamp
+        self._samples.append((climb, wheel_speed, true_speed))
+
+    def _close(self) -> None:
+        samples, self._samples = np.array(self._samples), []
+        if len(samples) < 3:
+            return
+        climb, wheel, true = samples.T
+        same_direction = np.all(np.sign(wheel) == np.sign(wheel[0]))
+        if not same_direction or np.min(np.abs(wheel)) < self.min_speed:
+            return
+        self.climb.append(float(np.mean(climb)))
+        self.slip.append(float(1.0 - np.mean(true) / np.mean(wheel)))
+
+    def fit(self, min_samples: int = 20) -> SlipFit:
+        self._close()
+        return fit_slope_slip(np.array(self.climb), np.array(self.slip), min_samples)

@@ -83,7 +83,7 @@ class Segment:
 @dataclass
 class SyntheticDrive:
     stamps: np.ndarray  # (K,) [s] IMU sample times
-    position: np.ndarray  # (K, 3) [m] true base_link position in odom
+    position: np.ndarray  # (K, 3) [m] true base_link position in odom (the start position is the origin)
     rpy: np.ndarray  # (K, 3) [rad] true attitude
     gyro: np.ndarray  # (K, 3) [rad/s] IMU reading in imu_link
     accel: np.ndarray  # (K, 3) [m/s^2]
@@ -122,13 +122,19 @@ def matrix_to_rpy(rotation: np.ndarray) -> np.ndarray:
 
 
 def _command_profile(
-    model: RoverModel, segments, rate: float, accel: float, yaw_accel: float, steer_time: float
+    model: RoverModel,
+    segments,
+    centres: np.ndarray,
+    rate: float,
+    accel: float,
+    yaw_accel: float,
+    steer_time: float,
 ):
     """Per-tick commanded twist and steering: steer in place, ramp up, cruise, ramp down."""
     twists, steers = [], []
     steer = np.zeros(len(model.steer_joints))
     for seg in segments:
-        target = wheel_commands(model, seg.vx, seg.wz)
+        target = wheel_commands(model, seg.vx, seg.wz, centres=centres)
         n_steer = round(steer_time * rate)
         for k in range(n_steer):
             twists.append((0.0, 0.0))
@@ -167,7 +173,7 @@ def synthesise(
     rng = np.random.default_rng(seed)
     suspension = dict(suspension or {})
     centres = model.wheel_centres(suspension)
-    twists, steers = _command_profile(model, segments, rate, 0.5, 1.0, 1.0)
+    twists, steers = _command_profile(model, segments, centres, rate, 0.5, 1.0, 1.0)
     k_total = len(twists) + 2
     twists = np.vstack([np.zeros((1, 2)), twists, np.zeros((1, 2))])
     steers = np.vstack([steers[:1] * 0, steers, steers[-1:]])
@@ -229,7 +235,7 @@ def synthesise(
     drive_rate = drive_rate + rng.normal(0, wheel_rate_noise, drive_rate.shape)
     return SyntheticDrive(
         stamps=np.arange(k_total) * dt,
-        position=position,
+        position=position - position[0],  # in odom: the rover starts at its origin
         rpy=np.array([matrix_to_rpy(r) for r in rotations]),
         gyro=gyro,
         accel=specific,

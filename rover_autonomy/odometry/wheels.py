@@ -2,7 +2,8 @@
 
 The fit is :func:`rover_autonomy.kinematics.body_velocity` (the same wheel-layout model the base controller
 uses), with contact points moved by the measured rocker/bogie angles (:meth:`RoverModel.wheel_centres`).
-It is iterated with Cauchy weights (iteratively reweighted least squares), so a wheel whose rate the
+It is iterated with Cauchy weights (iteratively reweighted least squares, started from the best
+leave-one-out fit when the plain fit does not explain all wheels), so a wheel whose rate the
 others do not explain — spinning in sand, stalled, a failed encoder — is down-weighted and shows up as a
 residual: its slip ratio is ``1 - v_ground / (w r)`` with ``v_ground`` predicted by the other wheels.
 Reference: P. J. Huber, "Robust Statistics" (1981), ch. 7 (IRLS).
@@ -83,7 +84,7 @@ def robust_body_velocity(
     drive_rate: np.ndarray,
     centres: np.ndarray,
     residual_scale: float = 0.02,
-    iterations: int = 4,
+    iterations: int = 3,
     min_wheel_speed: float = 0.02,
 ) -> WheelVelocity | None:
     """IRLS fit of the planar body velocity; None when too few wheels are usable (< 2).
@@ -102,10 +103,21 @@ def robust_body_velocity(
     steer_filled = np.where(np.isfinite(steer), steer, 0.0)
     rate = np.where(valid, drive_rate, 0.0)
     weights = valid.astype(float)
-    for _ in range(iterations):
-        fit = body_velocity(model, steer_filled, rate, centres, weights)
-        weights = valid / (1.0 + (fit.residuals / residual_scale) ** 2)
     fit = body_velocity(model, steer_filled, rate, centres, weights)
+    if fit.rms_residual > residual_scale and valid.sum() > 2:
+        # Least squares spreads one bad wheel over the others: start instead from the fit without the
+        # wheel whose removal explains the rest best (leave-one-out), then reweight.
+        best = None
+        for i in np.flatnonzero(valid):
+            trial = weights.copy()
+            trial[i] = 0.0
+            candidate = body_velocity(model, steer_filled, rate, centres, trial)
+            if best is None or candidate.rms_residual < best.rms_residual:
+                best = candidate
+        fit = best
+    for _ in range(iterations):
+        weights = valid / (1.0 + (fit.residuals / residual_scale) ** 2)
+        fit = body_velocity(model, steer_filled, rate, centres, weights)
     rim = rate * model.wheel_radius
     moving = valid & (np.abs(rim) > min_wheel_speed)
     with np.errstate(invalid="ignore", divide="ignore"):
