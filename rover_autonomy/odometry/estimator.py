@@ -222,6 +222,7 @@ class WheelOdometry:
         self._wheel_speed = math.nan
         self._weights = np.ones(len(self.model.wheels))
         self._imu_ok = False
+        self._last_issue: tuple[float | None, Issue | None] = (None, None)
 
     def add_joint_state(self, stamp: float, names, positions, velocities) -> list[OdometryEstimate]:
         return self._add(JOINTS, stamp, (list(names), list(positions), list(velocities)))
@@ -230,6 +231,10 @@ class WheelOdometry:
         return self._add(
             IMU, stamp, (np.asarray(angular_velocity, float), np.asarray(linear_acceleration, float))
         )
+
+    def _issue(self, issue: Issue, stamp: float | None = None) -> None:
+        self.issues.append(issue)
+        self._last_issue = (self.sequencer.newest if stamp is None else stamp, issue)
 
     def pop_issues(self) -> list[Issue]:
         issues, self.issues = self.issues, []
@@ -250,6 +255,11 @@ class WheelOdometry:
         }
         if self._slip >= self.config.slip_limit:
             return ERROR, f"slip {self._slip:.0%} exceeds the limit {self.config.slip_limit:.0%}", values
+        stamp, issue = self._last_issue
+        newest = self.sequencer.newest
+        recent = issue is not None and stamp is not None and newest is not None and newest - stamp <= 1.0
+        if recent and issue.key not in ("imu-dropout", "slip-limit"):
+            return issue.level, issue.message, values
         if not self._imu_ok and self._initialised:
             return WARN, "IMU missing: wheel-only odometry, attitude not corrected", values
         if self._slip >= self.config.slip_warn:
@@ -259,27 +269,21 @@ class WheelOdometry:
     # -- sequencing --------------------------------------------------------------------------
     def _add(self, topic: str, stamp: float, payload) -> list[OdometryEstimate]:
         if not math.isfinite(stamp):
-            self.issues.append(Issue("bad-stamp", f"{topic}: stamp is not finite; sample dropped"))
+            self._issue(Issue("bad-stamp", f"{topic}: stamp is not finite; sample dropped"))
             return []
         newest = self.sequencer.newest
         if newest is not None and stamp < newest - self.config.reset_jump:
-            self.issues.append(
-                Issue(
-                    "reset",
-                    f"{topic}: time went back {newest - stamp:.2f} s (simulator reset?): odometry reset",
-                )
-            )
             self.resets += 1
             self.reset()
+            message = f"{topic}: time went back {newest - stamp:.2f} s (simulator reset?): odometry reset"
+            self._issue(Issue("reset", message), stamp)
         refused = self.sequencer.push(topic, stamp, payload)
         if refused:
             self.counts["refused"] += 1
             what = (
                 "repeats the previous stamp" if refused == "duplicate" else "is older than data already used"
             )
-            self.issues.append(
-                Issue(f"{refused}-{topic}", f"{topic} at {stamp:.3f} s {what}; sample dropped")
-            )
+            self._issue(Issue(f"{refused}-{topic}", f"{topic} at {stamp:.3f} s {what}; sample dropped"))
             return []
         estimates = []
         for t, kind, data in self.sequencer.pop_ready():
@@ -300,7 +304,7 @@ class WheelOdometry:
             or accel.shape != (3,)
             or not (np.all(np.isfinite(gyro)) and np.all(np.isfinite(accel)))
         ):
-            self.issues.append(Issue("imu-nan", "imu/data contains NaN or infinite values; sample dropped"))
+            self._issue(Issue("imu-nan", "imu/data contains NaN or infinite values; sample dropped"))
             return
         gyro_saturated = bool(np.any(np.abs(gyro) >= 0.99 * cfg.gyro_range))
         accel_saturated = bool(np.any(np.abs(accel) >= 0.99 * cfg.accel_range))
@@ -309,7 +313,7 @@ class WheelOdometry:
             which = " and ".join(
                 n for n, s in (("gyro", gyro_saturated), ("accelerometer", accel_saturated)) if s
             )
-            self.issues.append(Issue("imu-saturated", f"IMU {which} saturated: those axes not fused"))
+            self._issue(Issue("imu-saturated", f"IMU {which} saturated: those axes not fused"))
         gyro = self._imu_rotation @ gyro
         accel = self._imu_rotation @ accel
         if not self._initialised:
@@ -342,44 +346,40 @@ class WheelOdometry:
         cfg = self.config
         self.counts["joint_states"] += 1
         if len(positions) not in (0, len(names)) or len(velocities) not in (0, len(names)):
-            self.issues.append(
+            self._issue(
                 Issue(
                     "joint-lengths", "joint_states arrays differ in length from name; extra entries ignored"
                 )
             )
         reading = parse_joint_state(self.model, t, names, positions, velocities)
         if reading.unknown:
-            self.issues.append(
+            self._issue(
                 Issue("unknown-joints", f"joint_states: unknown joints ignored: {', '.join(reading.unknown)}")
             )
         if reading.missing:
-            self.issues.append(
-                Issue("missing-joints", f"joint_states lacks usable {', '.join(reading.missing)}")
-            )
+            self._issue(Issue("missing-joints", f"joint_states lacks usable {', '.join(reading.missing)}"))
         if not self._initialised:
-            self.issues.append(Issue("no-imu-start", "no IMU at start: assuming the rover starts level"))
+            self._issue(Issue("no-imu-start", "no IMU at start: assuming the rover starts level"))
             self._initialise(t, None)
         self.ekf.predict(t)
         dt = 0.0 if self._last_joint is None else max(0.0, t - self._last_joint)
         self._last_joint = t
         self._imu_ok = self._last_imu is not None and t - self._last_imu <= cfg.imu_timeout
         if not self._imu_ok:
-            self.issues.append(Issue("imu-dropout", "no imu/data: wheel-only odometry, covariance inflated"))
+            self._issue(Issue("imu-dropout", "no imu/data: wheel-only odometry, covariance inflated"))
             self.ekf.P[ANGLES, ANGLES] += np.eye(3) * cfg.dropout_angle_noise * dt
 
         rates = self._drive_rates.rates(reading)
         nan_rates = np.isnan(reading.drive_rate) & np.isfinite(rates)
         if np.any(nan_rates):
-            self.issues.append(
+            self._issue(
                 Issue("nan-velocity", "joint_states drive velocities NaN: using position differences")
             )
         centres = self.model.wheel_centres(reading.suspension)
         wheels = robust_body_velocity(self.model, reading.steer, rates, centres, cfg.residual_scale)
         self._wheel_speed = math.nan if wheels is None else wheels.vx
         if wheels is None:
-            self.issues.append(
-                Issue("too-few-wheels", "fewer than 2 usable wheels: odometry coasts on the IMU")
-            )
+            self._issue(Issue("too-few-wheels", "fewer than 2 usable wheels: odometry coasts on the IMU"))
         else:
             self._fuse_wheels(dt, wheels)
         return self._estimate(t)
@@ -419,7 +419,7 @@ class WheelOdometry:
             )
         )
         if self._slip >= cfg.slip_limit:
-            self.issues.append(
+            self._issue(
                 Issue("slip-limit", f"slip {self._slip:.0%} exceeds the limit {cfg.slip_limit:.0%}", ERROR)
             )
 

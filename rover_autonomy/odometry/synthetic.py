@@ -264,11 +264,15 @@ def joint_message(
 
 
 def replay(odometry, model: RoverModel, drive: SyntheticDrive, imu: bool = True, start: float = 0.0):
-    """Feed a drive to a WheelOdometry in stamp order; returns (joint sample index, estimate) pairs."""
+    """Feed a drive to a WheelOdometry in stamp order; returns its estimates (one per joint sample).
+
+    Stamps are quantised to nanoseconds as message headers carry them, so a node fed the same drive
+    over ROS produces bit-identical output.
+    """
     joints = dict(zip(drive.joint_index.tolist(), range(len(drive.joint_index)), strict=True))
     results = []
     for k, t in enumerate(drive.stamps):
-        stamp = start + float(t)
+        stamp = round((start + float(t)) * 1e9) * 1e-9
         if imu:
             odometry.add_imu(stamp, drive.gyro[k], drive.accel[k])
         if k in joints:
