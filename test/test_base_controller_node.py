@@ -78,7 +78,7 @@ class Harness:
 @pytest.mark.parametrize("stamped", [True, False])
 def test_cmd_vel_becomes_wheel_commands_and_times_out(ros, stamped):
     h = Harness(ros, stamped)
-    h.drive_for(2.5, vx=0.3, wz=0.1)
+    h.drive_for(1.6, vx=0.3, wz=0.1)
     target = wheel_commands(h.model, 0.3, 0.1)
     np.testing.assert_allclose(h.drive[-1], target.drive, atol=1e-9)
     np.testing.assert_allclose(h.steer[-1], target.steer, atol=1e-9)
@@ -91,7 +91,7 @@ def test_cmd_vel_becomes_wheel_commands_and_times_out(ros, stamped):
 @pytest.mark.timeout(60)
 def test_emergency_stop_and_invalid_commands(ros):
     h = Harness(ros)
-    h.drive_for(2.0, vx=0.3)
+    h.drive_for(1.5, vx=0.3)
     assert max(h.drive[-1]) > 0
     h.estop.publish(Bool(data=True))
     h.drive_for(0.5, vx=0.3)
@@ -100,7 +100,7 @@ def test_emergency_stop_and_invalid_commands(ros):
         lambda: any(s.level == DiagnosticStatus.ERROR and "emergency" in s.message for s in h.status)
     )
     h.estop.publish(Bool(data=False))
-    h.drive_for(2.0, vx=0.3)
+    h.drive_for(1.5, vx=0.3)
     assert max(h.drive[-1]) > 0
     for bad in (math.nan, math.inf, 1e9):
         h.send(bad, 0.0)
@@ -108,5 +108,5 @@ def test_emergency_stop_and_invalid_commands(ros):
         assert h.drive[-1] == [0.0] * 6
     h.status.clear()
     assert ros.spin_until(lambda: any("rejected" in s.message for s in h.status), timeout=3)
-    h.drive_for(2.0, vx=0.2)  # the node kept serving
+    h.drive_for(1.5, vx=0.2)  # the node kept serving
     assert max(h.drive[-1]) > 0

@@ -99,7 +99,8 @@ class SpecificForceMeasurement(Measurement):
         cr, sr, cp, sp = math.cos(roll), math.sin(roll), math.cos(pitch), math.sin(pitch)
         g = self.gravity
         v, w, a = x[VELOCITY], x[RATES], x[ACCEL]
-        predicted = a + np.cross(w, v) + g * np.array([-sp, cp * sr, cp * cr])
+        centripetal = (w[1] * v[2] - w[2] * v[1], w[2] * v[0] - w[0] * v[2], w[0] * v[1] - w[1] * v[0])
+        predicted = a + np.array(centripetal) + g * np.array([-sp, cp * sr, cp * cr])
         jacobian = np.zeros((3, STATE_SIZE))
         jacobian[:, State.ROLL] = g * np.array([0.0, cp * cr, -cp * sr])
         jacobian[:, State.PITCH] = g * np.array([-cp, -sp * sr, -sp * cr])
@@ -110,6 +111,20 @@ class SpecificForceMeasurement(Measurement):
 
     def angular(self) -> np.ndarray:
         return np.zeros(3, dtype=bool)
+
+
+@dataclass
+class ImuMeasurement(SpecificForceMeasurement):
+    """One IMU sample: gyro (the body rates) stacked over the accelerometer's specific force."""
+
+    def model(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        force, force_jacobian = super().model(x)
+        gyro_jacobian = np.zeros((3, STATE_SIZE))
+        gyro_jacobian[:, RATES] = np.eye(3)
+        return np.concatenate([x[RATES], force]), np.vstack([gyro_jacobian, force_jacobian])
+
+    def angular(self) -> np.ndarray:
+        return np.zeros(6, dtype=bool)
 
 
 @dataclass

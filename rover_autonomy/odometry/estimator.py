@@ -33,6 +33,7 @@ from rover_autonomy.odometry.ekf import (
     RATES,
     TWIST,
     Ekf,
+    ImuMeasurement,
     Measurement,
     ProcessNoise,
     SpecificForceMeasurement,
@@ -321,15 +322,23 @@ class WheelOdometry:
                 return
             self._initialise(t, accel)
         self.ekf.predict(t)
-        if not gyro_saturated:
-            self.ekf.correct(Measurement("gyro", gyro, np.eye(3) * cfg.gyro_sigma**2, tuple(RATES_INDICES)))
-            self._gyro_z = float(gyro[2])
+        gyro_covariance = np.eye(3) * cfg.gyro_sigma**2
         if not accel_saturated:
+            # Far from quasi-static (bumps, impacts) the specific force says little about gravity.
             dynamic = abs(float(np.linalg.norm(accel)) - cfg.gravity) / cfg.gravity
             sigma = cfg.accel_sigma * (1.0 + (dynamic / cfg.quasi_static_tolerance) ** 2)
-            self.ekf.correct(
-                SpecificForceMeasurement("accel", accel, np.eye(3) * sigma**2, gravity=cfg.gravity)
-            )
+            accel_covariance = np.eye(3) * sigma**2
+        if not (gyro_saturated or accel_saturated):
+            covariance = np.zeros((6, 6))
+            covariance[:3, :3], covariance[3:, 3:] = gyro_covariance, accel_covariance
+            values = np.concatenate([gyro, accel])
+            self.ekf.correct(ImuMeasurement("imu", values, covariance, gravity=cfg.gravity))
+        elif not gyro_saturated:
+            self.ekf.correct(Measurement("gyro", gyro, gyro_covariance, RATES_INDICES))
+        elif not accel_saturated:
+            self.ekf.correct(SpecificForceMeasurement("accel", accel, accel_covariance, gravity=cfg.gravity))
+        if not gyro_saturated:
+            self._gyro_z = float(gyro[2])
         self._last_imu = t
         self._imu_ok = True
 
