@@ -141,9 +141,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rover_autonomy.rover_model import RoverModelError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except RoverModelError as err:
+        print(f"rover-autonomy {args.command}: invalid rover model: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 
