@@ -206,6 +206,7 @@ def test_mjcf_loads_and_a_dropped_box_rests_on_the_ground_truth(mars):
     for i, (x, y) in enumerate(boxes):
         pos = d.body(f"box{i}").xpos
         assert np.linalg.norm(d.body(f"box{i}").cvel) < 1e-2  # at rest
+        assert np.hypot(pos[0] - x, pos[1] - y) < 0.05  # where it was dropped
         assert pos[2] - half == pytest.approx(mars.height_at(pos[0], pos[1]), abs=0.02)
     # Rays onto the rocks of the scene hit the ground-truth surface: same geometry in both.
     biggest = mars.rocks[np.argsort(mars.rocks["diameter"])[-20:]]

@@ -69,7 +69,7 @@ def sample_craters(
     out = np.zeros(0, CRATER_DTYPE)
     if max_diameter <= min_diameter:
         return out
-    margin = EJECTA_EXTENT * max_diameter / 2
+    margin = EJECTA_EXTENT * max_diameter / 2  # then each crater is kept if its own ejecta reaches in
     xmin, xmax, ymin, ymax = extent[0] - margin, extent[1] + margin, extent[2] - margin, extent[3] + margin
     area = (xmax - xmin) * (ymax - ymin)
     n_min, n_max = cumulative_density(planet, [min_diameter, max_diameter])
@@ -88,43 +88,108 @@ def sample_craters(
     craters["depth"] = ratio * diameters
     craters["rim_height"] = FRESH_RIM_RATIO * diameters * ratio / FRESH_DEPTH_RATIO
     craters["degradation"] = state
-    return craters
+    reach = EJECTA_EXTENT * diameters / 2
+    inside = (
+        (craters["x"] > extent[0] - reach)
+        & (craters["x"] < extent[1] + reach)
+        & (craters["y"] > extent[2] - reach)
+        & (craters["y"] < extent[3] + reach)
+    )
+    return craters[inside]
+
+
+_DEGRADATION_LEVELS = 65  # profile tables over the degradation state, interpolated linearly
 
 
 def radial_profile(depth_ratio: float, rim_ratio: float, degradation: float) -> tuple[np.ndarray, np.ndarray]:
     """(r/R samples, z/D) of one crater: bowl, rim, ejecta, rounded by degradation."""
-    x = np.linspace(0.0, EJECTA_EXTENT, _PROFILE_SAMPLES)
-    z = np.empty_like(x)
-    inside = x <= 1.0
-    z[inside] = rim_ratio - depth_ratio * (1.0 - x[inside] ** 2)
-    tail = EJECTA_EXTENT**-3
-    z[~inside] = rim_ratio * (x[~inside] ** -3 - tail) / (1.0 - tail)
-    sigma = (0.03 + 0.25 * degradation) / (x[1] - x[0])  # [samples]
-    # Mirror at r = 0 so the smoothing keeps the floor flat and symmetric.
-    z = gaussian_filter1d(z, sigma, mode="reflect")
-    z -= z[-1] * x / x[-1]  # exactly zero at the ejecta edge, no step into the surroundings
-    return x, z
+    rim_shape, bowl_shape = _shape_tables()
+    level = float(np.clip(degradation, 0.0, 1.0)) * (_DEGRADATION_LEVELS - 1)
+    i0 = min(int(level), _DEGRADATION_LEVELS - 2)
+    w = level - i0
+    rim = (1 - w) * rim_shape[i0] + w * rim_shape[i0 + 1]
+    bowl = (1 - w) * bowl_shape[i0] + w * bowl_shape[i0 + 1]
+    return _radii(), rim_ratio * rim - depth_ratio * bowl
+
+
+def _radii() -> np.ndarray:
+    return np.linspace(0.0, EJECTA_EXTENT, _PROFILE_SAMPLES)
+
+
+_TABLES: tuple[np.ndarray, np.ndarray] | None = None
+
+
+def _shape_tables() -> tuple[np.ndarray, np.ndarray]:
+    """Per degradation level, the rounded unit rim/ejecta shape and unit bowl shape over r/R.
+
+    The profile is linear in the rim and depth ratios: z/D = rim·rim_shape - depth·bowl_shape, with
+    rim_shape = 1 and bowl_shape = 0 at the crest before rounding.
+    """
+    global _TABLES
+    if _TABLES is None:
+        x = _radii()
+        inside = x <= 1.0
+        tail = EJECTA_EXTENT**-3
+        rim = np.where(inside, 1.0, (np.maximum(x, 1.0) ** -3 - tail) / (1.0 - tail))
+        bowl = np.where(inside, 1.0 - x**2, 0.0)
+        rims, bowls = [], []
+        for state in np.linspace(0.0, 1.0, _DEGRADATION_LEVELS):
+            sigma = (0.03 + 0.25 * state) / (x[1] - x[0])  # [samples]
+            # Reflecting at r = 0 keeps the floor flat and symmetric.
+            r = gaussian_filter1d(rim, sigma, mode="reflect")
+            b = gaussian_filter1d(bowl, sigma, mode="reflect")
+            rims.append(r - r[-1] * x / x[-1])  # exactly zero at the ejecta edge: no step outside
+            bowls.append(b - b[-1] * x / x[-1])
+        _TABLES = (np.array(rims), np.array(bowls))
+    return _TABLES
 
 
 def stamp_craters(
     height: np.ndarray, origin: tuple[float, float], resolution: float, craters: np.ndarray
 ) -> None:
-    """Add each crater's profile to ``height`` (float array, row = y, col = x) in place."""
+    """Add each crater's profile to ``height`` (float64, row = y, col = x) in place.
+
+    Craters are stamped in batches of equal patch size; each node's value is interpolated in r/R and
+    in degradation from the profile tables, and overlapping craters add up.
+    """
+    if craters.size == 0:
+        return
     ny, nx = height.shape
-    for crater in craters:
-        diameter = crater["diameter"]
-        radius = diameter / 2
-        reach = EJECTA_EXTENT * radius
-        c0 = max(int(np.floor((crater["x"] - reach - origin[0]) / resolution)), 0)
-        c1 = min(int(np.ceil((crater["x"] + reach - origin[0]) / resolution)) + 1, nx)
-        r0 = max(int(np.floor((crater["y"] - reach - origin[1]) / resolution)), 0)
-        r1 = min(int(np.ceil((crater["y"] + reach - origin[1]) / resolution)) + 1, ny)
-        if c0 >= c1 or r0 >= r1:
-            continue
-        xs = origin[0] + np.arange(c0, c1) * resolution - crater["x"]
-        ys = origin[1] + np.arange(r0, r1) * resolution - crater["y"]
-        rho = np.hypot(xs[None, :], ys[:, None]) / radius
-        grid, profile = radial_profile(
-            crater["depth"] / diameter, crater["rim_height"] / diameter, crater["degradation"]
-        )
-        height[r0:r1, c0:c1] += np.interp(rho, grid, profile, right=0.0) * diameter
+    rim_shape, bowl_shape = _shape_tables()
+    x_step = EJECTA_EXTENT / (_PROFILE_SAMPLES - 1)
+    half = np.ceil(EJECTA_EXTENT * craters["diameter"] / 2 / resolution).astype(int) + 1
+    sizes = np.unique(np.ceil(1.2 ** np.ceil(np.log(half) / np.log(1.2))).astype(int))
+    flat = height.reshape(-1)
+    lo = 0
+    for size in sizes:
+        members = np.nonzero((half <= size) & (half > lo))[0]
+        lo = size
+        chunk = max(1, 2_000_000 // (2 * size + 1) ** 2)
+        for first in range(0, members.size, chunk):
+            batch = craters[members[first : first + chunk]]
+            offsets = np.arange(-size, size + 1)
+            row_c = np.rint((batch["y"] - origin[1]) / resolution).astype(np.intp)
+            col_c = np.rint((batch["x"] - origin[0]) / resolution).astype(np.intp)
+            rows = row_c[:, None, None] + offsets[None, :, None]
+            cols = col_c[:, None, None] + offsets[None, None, :]
+            dx = origin[0] + cols * resolution - batch["x"][:, None, None]
+            dy = origin[1] + rows * resolution - batch["y"][:, None, None]
+            radius = (batch["diameter"] / 2)[:, None, None]
+            rho = np.hypot(dx, dy) / radius
+            keep = (rho < EJECTA_EXTENT) & (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+            which = np.broadcast_to(np.arange(batch.size)[:, None, None], rho.shape)[keep]
+            t = rho[keep] / x_step
+            i0 = np.minimum(t.astype(np.intp), _PROFILE_SAMPLES - 2)
+            wx = t - i0
+            level = np.clip(batch["degradation"], 0, 1)[which] * (_DEGRADATION_LEVELS - 1)
+            l0 = np.minimum(level.astype(np.intp), _DEGRADATION_LEVELS - 2)
+            wl = level - l0
+
+            def lookup(table: np.ndarray, l0=l0, wl=wl, i0=i0, wx=wx) -> np.ndarray:
+                a = table[l0, i0] * (1 - wx) + table[l0, i0 + 1] * wx
+                b = table[l0 + 1, i0] * (1 - wx) + table[l0 + 1, i0 + 1] * wx
+                return a * (1 - wl) + b * wl
+
+            z = batch["rim_height"][which] * lookup(rim_shape) - batch["depth"][which] * lookup(bowl_shape)
+            index = (rows * nx + cols)[keep]
+            np.add.at(flat, index, z)

@@ -35,7 +35,7 @@ def write_preview(world: GeneratedWorld, path: Path, max_pixels: int = 800) -> N
     ax.imshow(shade, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="gray", vmin=0, vmax=1)
     hazard = np.ma.masked_equal(world.hazard[::step, ::step] > 0, False)
     ax.imshow(hazard, origin="lower", extent=(xmin, xmax, ymin, ymax), cmap="autumn", alpha=0.45)
-    for crater in world.craters:
+    for crater in world.craters[world.craters["diameter"] >= 2.0]:
         ax.add_patch(
             Circle((crater["x"], crater["y"]), crater["diameter"] / 2, fill=False, lw=0.5, color="tab:cyan")
         )
@@ -55,7 +55,7 @@ def write_preview(world: GeneratedWorld, path: Path, max_pixels: int = 800) -> N
     ax.set_ylabel("map y (north) [m]")
     ax.set_title(
         f"{spec.planet} seed {spec.seed}, k={spec.rock_density:g}: {len(world.rocks)} rocks "
-        f"(orange: D >= 0.3 m), {len(world.craters)} craters (cyan), hazards (red), start (green)",
+        f"(orange: D >= 0.3 m), {len(world.craters)} craters (cyan: D >= 2 m), hazards (red), start (green)",
         fontsize=9,
     )
     fig.tight_layout()
