@@ -353,3 +353,15 @@ def test_cli_runs_as_a_module(tmp_path):
         timeout=60,
     )
     assert result.returncode == 2 and "unknown planet 'pluto'" in result.stderr
+
+
+def test_easy_world_has_a_hazard_free_15_m_corridor(model):
+    # The CI mission world: `rover-autonomy world --planet P --easy --seed 0 --size 30 --resolution 0.1`.
+    for planet in ("moon", "mars"):
+        world = generate(WorldSpec(planet=planet, seed=0, easy=True, size=30.0, resolution=0.1), model)
+        assert world.spec.rock_density == 0.01
+        x0, y0, _ = world.start
+        rows = np.abs(world.grid.ys - y0) <= 1.5  # the rover's width plus margin
+        cols = (world.grid.xs >= x0) & (world.grid.xs <= x0 + 17.0)
+        assert not np.any(world.hazard[np.ix_(rows, cols)]), planet
+        assert np.all(world.rocks["height"] < model.limits.max_step)

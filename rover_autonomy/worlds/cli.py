@@ -28,7 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=float,
         default=None,
         metavar="K",
-        help=f"Golombek-Rapp k in (0, {MAX_K}] (default: Moon 0.02, Mars 0.07; 0.005 is an easy world)",
+        help=f"Golombek-Rapp k in (0, {MAX_K}] (default: Moon 0.02, Mars 0.07)",
     )
     parser.add_argument(
         "--size", type=float, default=80.0, metavar="METRES", help="side of the square world [m]"
@@ -40,6 +40,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, metavar="DIR", help="output world directory (replaced atomically)"
     )
     parser.add_argument("--preview", action="store_true", help="also write preview.png")
+    parser.add_argument(
+        "--easy",
+        action="store_true",
+        help="CI world: k=0.01 unless given, half the relief, few degraded craters",
+    )
     parser.add_argument("--polar", action="store_true", help="Moon only: lunar polar low sun (long shadows)")
     parser.add_argument(
         "--sun-azimuth", type=float, default=None, metavar="DEG", help="from north towards east"
@@ -64,29 +69,15 @@ def run(args: argparse.Namespace) -> int:
         sun_azimuth=args.sun_azimuth,
         sun_elevation=args.sun_elevation,
         polar=args.polar,
+        easy=args.easy,
         fold_diameter=args.fold_diameter,
-    )
-    command = "rover-autonomy world " + " ".join(
-        shlex.quote(a)
-        for a in (
-            "--planet",
-            spec.planet,
-            "--seed",
-            str(spec.seed),
-            "--size",
-            f"{spec.size:g}",
-            "--resolution",
-            f"{spec.resolution:g}",
-            "--out",
-            str(args.out),
-        )
     )
     try:
         from rover_autonomy.worlds.writer import write_world
 
         start = time.perf_counter()
         world = generate(spec)
-        path = write_world(world, args.out, preview=args.preview, command=command)
+        path = write_world(world, args.out, preview=args.preview, command=command_line(world.spec, args.out))
     except (WorldSpecError, WorldError, RoverModelError) as err:
         print(f"rover-autonomy world: error: {err}", file=sys.stderr)
         return 2
@@ -97,6 +88,32 @@ def run(args: argparse.Namespace) -> int:
         f"{time.perf_counter() - start:.1f} s"
     )
     return 0
+
+
+def command_line(spec: WorldSpec, out: str) -> str:
+    """The command that regenerates a world of this (validated) spec."""
+    words = [
+        "rover-autonomy",
+        "world",
+        "--planet",
+        spec.planet,
+        "--seed",
+        str(spec.seed),
+        "--rock-density",
+        f"{spec.rock_density:g}",
+        "--size",
+        f"{spec.size:g}",
+        "--resolution",
+        f"{spec.resolution:g}",
+        "--sun-azimuth",
+        f"{spec.sun_azimuth:g}",
+        "--sun-elevation",
+        f"{spec.sun_elevation:g}",
+        "--fold-diameter",
+        f"{spec.fold_diameter:g}",
+    ]
+    words += ["--easy"] * spec.easy + ["--out", str(out)]
+    return " ".join(shlex.quote(w) for w in words)
 
 
 def main(argv: list[str] | None = None) -> int:

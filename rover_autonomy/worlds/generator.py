@@ -18,7 +18,7 @@ across the world (0.8·size minus margins; 50 m in the 80 m defaults).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -34,6 +34,7 @@ MIN_SIZE = 10.0  # [m] a start area, the 1.4 m rover and room to drive
 MAX_NODES = 40_000_000  # per raster (~160 MB as float32): 300 m at 5 cm
 MIN_RESOLUTION, MAX_RESOLUTION = 0.01, 0.5  # [m]
 MAX_K = 0.5  # Golombek–Rapp k above ~0.3 is already extreme (the rockiest Viking 2 areas)
+EASY_K = 0.01  # Golombek–Rapp k of the CI world: ~1 rock >= 0.15 m per 40 m², ~1 >= 0.3 m per 1000 m²
 MIN_CRATER_DIAMETER = 0.5  # [m] smaller craters are part of the roughness
 RENDER_MAX_NODES_PER_SIDE = 401  # render/physics height field: see render_resolution()
 MIN_RENDER_RESOLUTION = 0.1  # [m]
@@ -54,6 +55,7 @@ class WorldSpec:
     sun_azimuth: float | None = None  # [deg] from north towards east; None = planet default
     sun_elevation: float | None = None  # [deg]; None = planet default (or polar)
     polar: bool = False  # lunar polar low sun (Moon only)
+    easy: bool = False  # CI terrain: k = EASY_K unless given, gentler relief, few degraded craters
     fold_diameter: float = rock_model.DEFAULT_FOLD_DIAMETER  # [m]
     start_clear_radius: float = 3.0  # [m]
 
@@ -62,7 +64,7 @@ class WorldSpec:
         if self.planet not in PLANETS:
             raise WorldSpecError(f"unknown planet {self.planet!r} (choose from {', '.join(sorted(PLANETS))})")
         planet = PLANETS[self.planet]
-        k = planet.default_k if self.rock_density is None else self.rock_density
+        k = (EASY_K if self.easy else planet.default_k) if self.rock_density is None else self.rock_density
         if not (isinstance(k, (int, float)) and math.isfinite(k) and 0 < k <= MAX_K):
             raise WorldSpecError(f"rock density k={k} is outside (0, {MAX_K}]")
         if not (isinstance(self.seed, int) and 0 <= self.seed < 2**63):
@@ -102,6 +104,7 @@ class WorldSpec:
             sun_azimuth=float(azimuth % 360.0),
             sun_elevation=float(elevation),
             polar=self.polar,
+            easy=self.easy,
             fold_diameter=float(self.fold_diameter),
             start_clear_radius=float(self.start_clear_radius),
         )
@@ -130,6 +133,17 @@ class GeneratedWorld:
         return self.terrain + self.rock_relief
 
 
+def easy_planet(planet: Planet) -> Planet:
+    """The planet with the CI world's terrain: half the relief and slope, 3 % of the craters, degraded."""
+    return replace(
+        planet,
+        undulation_rms=planet.undulation_rms / 2,
+        max_regional_slope=planet.max_regional_slope / 2,
+        crater_eq_coeff=planet.crater_eq_coeff * 0.03,
+        crater_degradation_power=0.2,
+    )
+
+
 def render_resolution(size: float, resolution: float) -> float:
     """Node spacing [m] of the MuJoCo height field: coarse enough to render at camera rates.
 
@@ -148,7 +162,7 @@ def generate(spec: WorldSpec, model: RoverModel | None = None) -> GeneratedWorld
     """Generate the world described by ``spec`` (validated first)."""
     model = model or load_rover_model()
     spec = spec.validated(model)
-    planet = PLANETS[spec.planet]
+    planet = easy_planet(PLANETS[spec.planet]) if spec.easy else PLANETS[spec.planet]
     grid = Grid.square(spec.size, spec.resolution)
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(spec.seed).spawn(6)]
     relief_rng, slope_rng, crater_rng, rock_rng, roughness_rng, _ = streams
