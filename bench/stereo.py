@@ -1,0 +1,147 @@
+"""Stereo benchmark: quality on Middlebury 2014 motorcycle and speed of the stereo path at 640x480.
+
+Quality: ``skimage.data.stereo_motorcycle()`` (Middlebury 2014 "Motorcycle", quarter resolution 741x500,
+ground-truth disparity 7.2-59.9 px). The reference is the bare OpenCV matcher
+``StereoSGBM_create(minDisparity=0, numDisparities=64, blockSize=5, mode=SGBM_3WAY)`` on grey, computed
+in the same run. bad-t is the share of predicted pixels (with valid ground truth) off by more than t px;
+density is the share of valid ground-truth pixels that got a disparity.
+
+Speed: the same pair resized to 640x480, 64 disparities, default parameters. The reference is the bare
+OpenCV matcher configured with our default matcher parameters (``create_opencv_matcher``).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/stereo.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import cv2
+import numpy as np
+from skimage import data
+
+from rover_autonomy.perception.camera import CameraCalibration
+from rover_autonomy.perception.matcher import MatcherParams, create_opencv_matcher
+from rover_autonomy.perception.stereo import StereoProcessor
+
+THREADS = 2
+# Middlebury 2014 Motorcycle calib.txt (full size 2964 px wide): f 3979.911 px, doffs 124.343 px,
+# baseline 193.001 mm. The scikit-image copy is a quarter of that size.
+QUARTER = 741 / 2964
+FOCAL, DOFFS, BASELINE = 3979.911 * QUARTER, 124.343 * QUARTER, 0.193001
+
+
+def calibrations(width: int, height: int, focal: float, doffs: float, baseline: float):
+    """Left/right CameraInfo-style calibrations of a rectified pair (principal points doffs apart)."""
+    cx, cy = width / 2, height / 2
+
+    def cal(cx_side: float, tx: float) -> CameraCalibration:
+        k = [[focal, 0, cx_side], [0, focal, cy], [0, 0, 1]]
+        p = [[focal, 0, cx_side, tx], [0, focal, cy, 0], [0, 0, 1, 0]]
+        return CameraCalibration.from_arrays(width, height, k, np.zeros(5), np.eye(3), p)
+
+    return cal(cx, 0.0), cal(cx - doffs, -focal * baseline)
+
+
+def scores(disparity: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    valid = np.isfinite(truth)
+    predicted = valid & np.isfinite(disparity)
+    error = np.abs(disparity[predicted] - truth[predicted])
+    return {
+        "bad1": 100 * float(np.mean(error > 1.0)),
+        "bad2": 100 * float(np.mean(error > 2.0)),
+        "mae": float(error.mean()),
+        "density": 100 * predicted.sum() / valid.sum(),
+    }
+
+
+def reference_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    matcher = cv2.StereoSGBM_create(
+        minDisparity=0, numDisparities=64, blockSize=5, mode=cv2.STEREO_SGBM_MODE_SGBM_3WAY
+    )
+    raw = matcher.compute(left, right)
+    disparity = raw.astype(np.float32) / 16
+    disparity[raw < 0] = np.nan
+    return disparity
+
+
+def median_ms(fn, repeats: int) -> float:
+    fn()  # warm-up (numba compilation, allocations)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
+def quality() -> None:
+    left_rgb, right_rgb, truth = data.stereo_motorcycle()
+    left = cv2.cvtColor(left_rgb, cv2.COLOR_RGB2GRAY)
+    right = cv2.cvtColor(right_rgb, cv2.COLOR_RGB2GRAY)
+    height, width = left.shape
+    cal_left, cal_right = calibrations(width, height, FOCAL, DOFFS, BASELINE)
+    rows = [("reference SGBM 3WAY bs5 (bare)", reference_disparity(left, right))]
+    for label, changes in (
+        ("ours, defaults", {}),
+        ("ours, lr_check", {"lr_check": True}),
+        ("ours, match_left_border off", {"match_left_border": False}),
+    ):
+        processor = StereoProcessor()
+        processor.update(**changes)
+        result = processor.process(left_rgb, right_rgb, "rgb8", "rgb8", cal_left, cal_right)
+        rows.append((label, result.disparity))
+    print(
+        f"Middlebury 2014 motorcycle {width}x{height}, ground truth {np.nanmin(truth):.1f}-"
+        f"{np.nanmax(truth[np.isfinite(truth)]):.1f} px"
+    )
+    print(f"{'':34s} {'bad-1.0':>8s} {'bad-2.0':>8s} {'MAE px':>7s} {'density':>8s}")
+    for label, disparity in rows:
+        s = scores(disparity, truth)
+        print(f"{label:34s} {s['bad1']:7.2f}% {s['bad2']:7.2f}% {s['mae']:7.3f} {s['density']:7.2f}%")
+
+
+def speed(repeats: int) -> None:
+    left_rgb, right_rgb, _ = data.stereo_motorcycle()
+    size = (640, 480)
+    scale = size[0] / left_rgb.shape[1]
+    left_rgb = cv2.resize(left_rgb, size, interpolation=cv2.INTER_AREA)
+    right_rgb = cv2.resize(right_rgb, size, interpolation=cv2.INTER_AREA)
+    left = cv2.cvtColor(left_rgb, cv2.COLOR_RGB2GRAY)
+    right = cv2.cvtColor(right_rgb, cv2.COLOR_RGB2GRAY)
+    cal_left, cal_right = calibrations(*size, FOCAL * scale, DOFFS * scale, BASELINE)
+
+    bare = create_opencv_matcher(MatcherParams())
+    processor = StereoProcessor()
+    checked = StereoProcessor()
+    checked.update(lr_check=True)
+    t_bare = median_ms(lambda: bare.compute(left, right), repeats)
+    t_core = median_ms(lambda: processor.process(left, right, "mono8", "mono8", cal_left, cal_right), repeats)
+    t_lr = median_ms(lambda: checked.process(left, right, "mono8", "mono8", cal_left, cal_right), repeats)
+    n_points = len(processor.process(left, right, "mono8", "mono8", cal_left, cal_right).points)
+    print(
+        f"\nSpeed 640x480 mono8, 64 disparities, default parameters, {THREADS} threads, median of {repeats}"
+    )
+    print(f"bare OpenCV matcher (our parameters)   {t_bare:6.1f} ms")
+    print(
+        f"core path (arrays in, disparity+points) {t_core:6.1f} ms  {t_core / t_bare:4.2f}x bare, "
+        f"{1000 / t_core:5.1f} pairs/s, {n_points} points"
+    )
+    print(
+        f"core path with lr_check                 {t_lr:6.1f} ms  {t_lr / t_bare:4.2f}x bare, "
+        f"{1000 / t_lr:5.1f} pairs/s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+    cv2.setNumThreads(THREADS)
+    quality()
+    speed(args.repeats)
+
+
+if __name__ == "__main__":
+    main()
