@@ -66,14 +66,32 @@ def reference_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return disparity
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up (numba compilation, allocations)
-    times = []
+def interleaved_ms(runs: dict, repeats: int) -> dict[str, float]:
+    """Median time [ms] of each callable, run in turns so load changes hit all of them alike."""
+    for fn in runs.values():
+        fn()  # warm-up (numba compilation, allocations)
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+        for name, fn in runs.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
+    return {name: 1000 * float(np.median(t)) for name, t in times.items()}
+
+
+def camera_info(cal: CameraCalibration):
+    """A sensor_msgs/CameraInfo of a calibration."""
+    from sensor_msgs.msg import CameraInfo
+
+    return CameraInfo(
+        width=cal.width,
+        height=cal.height,
+        distortion_model=cal.distortion_model,
+        d=cal.D.tolist(),
+        k=cal.K.ravel(),
+        r=cal.R.ravel(),
+        p=cal.P.ravel(),
+    )
 
 
 def quality() -> None:
@@ -112,25 +130,60 @@ def speed(repeats: int) -> None:
     right = cv2.cvtColor(right_rgb, cv2.COLOR_RGB2GRAY)
     cal_left, cal_right = calibrations(*size, FOCAL * scale, DOFFS * scale, BASELINE)
 
-    bare = create_opencv_matcher(MatcherParams())
-    processor = StereoProcessor()
-    checked = StereoProcessor()
-    checked.update(lr_check=True)
-    t_bare = median_ms(lambda: bare.compute(left, right), repeats)
-    t_core = median_ms(lambda: processor.process(left, right, "mono8", "mono8", cal_left, cal_right), repeats)
-    t_lr = median_ms(lambda: checked.process(left, right, "mono8", "mono8", cal_left, cal_right), repeats)
-    n_points = len(processor.process(left, right, "mono8", "mono8", cal_left, cal_right).points)
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from rover_autonomy.perception.stereo_node import StereoProcessorNode, keep_freed_memory
+    from rover_autonomy.ros_common.conversions import array_to_image
+
+    left_msg = array_to_image(left, "mono8", 1, "stereo_left_optical_frame")
+    right_msg = array_to_image(right, "mono8", 1, "stereo_right_optical_frame")
+    left_info, right_info = camera_info(cal_left), camera_info(cal_right)
+    allocator = keep_freed_memory()  # as the node's main() does
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    try:
+        node = StereoProcessorNode(context=context)
+        checked = StereoProcessorNode(
+            context=context, parameter_overrides=[Parameter("lr_check", value=True)]
+        )
+        bare = create_opencv_matcher(MatcherParams())
+        # the same OpenCV work as our matcher with match_left_border: the pair padded on the left
+        pad = MatcherParams().max_disparity
+        padded = [cv2.copyMakeBorder(image, 0, 0, pad, 0, cv2.BORDER_REPLICATE) for image in (left, right)]
+        times = interleaved_ms(
+            {
+                "bare": lambda: bare.compute(left, right),
+                "padded": lambda: bare.compute(*padded),
+                "core": lambda: node._processor.process(left, right, "mono8", "mono8", cal_left, cal_right),
+                "node": lambda: node.process_pair(left_msg, right_msg, left_info, right_info),
+                "lr": lambda: checked.process_pair(left_msg, right_msg, left_info, right_info),
+            },
+            repeats,
+        )
+        _, cloud = node.process_pair(left_msg, right_msg, left_info, right_info)
+        node.destroy_node()
+        checked.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
+    bare_ms = times["bare"]
     print(
         f"\nSpeed 640x480 mono8, 64 disparities, default parameters, {THREADS} threads, median of {repeats}"
     )
-    print(f"bare OpenCV matcher (our parameters)   {t_bare:6.1f} ms")
+    print(f"bare OpenCV matcher, our parameters   {bare_ms:6.1f} ms")
     print(
-        f"core path (arrays in, disparity+points) {t_core:6.1f} ms  {t_core / t_bare:4.2f}x bare, "
-        f"{1000 / t_core:5.1f} pairs/s, {n_points} points"
+        f"  the same on the left-padded pair      {times['padded']:6.1f} ms  {times['padded'] / bare_ms:4.2f}x bare"
+        "  (our matcher's OpenCV work with match_left_border)"
     )
+    for key, label in (
+        ("core", "core (arrays in, disparity + points)"),
+        ("node", "node path (messages in and out)"),
+        ("lr", "node path with lr_check"),
+    ):
+        ms = times[key]
+        print(f"{label:37s} {ms:6.1f} ms  {ms / bare_ms:4.2f}x bare  {1000 / ms:5.1f} pairs/s")
     print(
-        f"core path with lr_check                 {t_lr:6.1f} ms  {t_lr / t_bare:4.2f}x bare, "
-        f"{1000 / t_lr:5.1f} pairs/s"
+        f"points per cloud: {cloud.width}; glibc keeps freed memory (as stereo_processor's main): {allocator}"
     )
 
 

@@ -49,12 +49,12 @@ class CameraCalibration:
         for name, arr in (("K", k), ("D", d), ("R", r), ("P", p)):
             if not np.all(np.isfinite(arr)):
                 raise StereoInputError(f"{side} camera_info: {name} contains NaN or infinity")
-        if width <= 0 or height <= 0:
-            raise StereoInputError(f"{side} camera_info: image size {width}x{height} is empty")
         if p[0, 0] <= 0 or p[1, 1] <= 0 or p[2, 2] == 0:
             raise StereoInputError(
                 f"{side} camera_info: projection matrix P has no focal length (all-zero camera_info?)"
             )
+        if width <= 0 or height <= 0:
+            raise StereoInputError(f"{side} camera_info: image size {width}x{height} is empty")
         return cls(int(width), int(height), k, d, r, p, distortion_model or "plumb_bob")
 
 

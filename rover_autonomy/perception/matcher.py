@@ -140,6 +140,29 @@ def _to_float(raw, min_raw, out):  # pragma: no cover - compiled
 
 
 @numba.njit(cache=True, nogil=True)
+def _shift_fill(disparity, offset, fill, out):  # pragma: no cover - compiled
+    for v in range(disparity.shape[0]):
+        for u in range(disparity.shape[1]):
+            d = disparity[v, u]
+            out[v, u] = fill if np.isnan(d) else d - offset
+
+
+def shifted_disparity(
+    disparity: np.ndarray, offset: float, invalid_value: float, out: np.ndarray | None = None
+) -> np.ndarray:
+    """``disparity - offset`` with NaN (invalid) replaced by ``invalid_value`` (into ``out`` if given;
+    ``out=disparity`` works in place).
+
+    stereo_msgs/DisparityImage holds disparities net of the principal-point offset (Z = f T / d) and
+    marks invalid pixels by values below its ``min_disparity``.
+    """
+    if out is None:
+        out = np.empty(disparity.shape, np.float32)
+    _shift_fill(disparity, np.float32(offset), np.float32(invalid_value), out)
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
 def _lr_filter(left, right_raw, min_raw, tolerance):  # pragma: no cover - compiled
     """Invalidate left disparities whose right-image counterpart disagrees by more than tolerance."""
     scale = np.float32(1.0 / DISPARITY_SCALE)

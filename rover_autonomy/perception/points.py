@@ -34,26 +34,39 @@ class CloudParams:
             raise ValueError(f"voxel_size must be >= 0, got {self.voxel_size}")
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _depth(d, offset, fb, min_z, max_z):  # pragma: no cover - compiled
+    """Depth [m] of disparity ``d`` [px]; 0 when invalid (NaN, at or beyond infinity, out of range)."""
+    d = d - offset
+    if not d > 0.0:  # also rejects NaN
+        return 0.0
+    z = fb / d
+    return z if min_z <= z <= max_z else 0.0
+
+
 @numba.njit(cache=True, nogil=True)
 def _triangulate(disparity, intensity, stride, fx, fy, cx, cy, offset, fb, min_z, max_z):  # pragma: no cover
-    rows = (disparity.shape[0] + stride - 1) // stride
-    cols = (disparity.shape[1] + stride - 1) // stride
-    out = np.empty((rows * cols, 4), np.float32)
+    # Count, then fill an array of the exact size: at 640x480 fresh pages of an oversized buffer
+    # cost more than the counting pass. (Serial: a parallel version was slower here, and numba's
+    # OpenMP workers spin after a parallel region, slowing OpenCV's matcher threads.)
+    height, width = disparity.shape
     n = 0
-    for v in range(0, disparity.shape[0], stride):
-        for u in range(0, disparity.shape[1], stride):
-            d = disparity[v, u] - offset
-            if not d > 0.0:  # also rejects NaN
-                continue
-            z = fb / d
-            if z < min_z or z > max_z:
-                continue
-            out[n, 0] = (u - cx) * z / fx
-            out[n, 1] = (v - cy) * z / fy
-            out[n, 2] = z
-            out[n, 3] = intensity[v, u]
-            n += 1
-    return out[:n]
+    for v in range(0, height, stride):
+        for u in range(0, width, stride):
+            if _depth(disparity[v, u], offset, fb, min_z, max_z) > 0.0:
+                n += 1
+    out = np.empty((n, 4), np.float32)
+    n = 0
+    for v in range(0, height, stride):
+        for u in range(0, width, stride):
+            z = _depth(disparity[v, u], offset, fb, min_z, max_z)
+            if z > 0.0:
+                out[n, 0] = (u - cx) * z / fx
+                out[n, 1] = (v - cy) * z / fy
+                out[n, 2] = z
+                out[n, 3] = intensity[v, u]
+                n += 1
+    return out
 
 
 def disparity_to_points(
