@@ -261,7 +261,7 @@ def throughput(seconds: float) -> None:
         warm = [t for t in received if t - start > 1.0]  # skip the first second (numba load, discovery)
         rate = (len(warm) - 1) / (warm[-1] - warm[0]) if len(warm) > 1 else 0.0
         print(
-            f"over DDS, node in its own process, 2 pairs in flight: {rate:.1f} pairs/s ({len(received)} clouds)"
+            f"over DDS, node in its own process, one pair in flight: {rate:.1f} pairs/s ({len(received)} clouds)"
         )
     finally:
         node_process.terminate()
