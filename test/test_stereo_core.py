@@ -203,3 +203,32 @@ def test_shifted_disparity_marks_invalid_below_the_minimum():
     assert out.tolist() == [[8.0, -3.0]]
     shifted_disparity(disparity, 2.0, -3.0, out=disparity)
     assert disparity.tolist() == [[8.0, -3.0]]
+
+
+def test_raw_images_are_rectified_from_camera_info_before_matching():
+    width, height, d = 200, 150, 12
+    rect_left, rect_right = plane_pair(height, width, d, seed=5)
+    distortion = np.array([-0.2, 0.05, 0.0, 0.0, 0.0])
+    rectified_cals = calibrations(width, height, focal=220.0)
+    raw_cals = []
+    raw_images = []
+    for cal, image in zip(rectified_cals, (rect_left, rect_right), strict=True):
+        raw_cal = CameraCalibration.from_arrays(width, height, cal.K, distortion, cal.R, cal.P)
+        # raw image: sample the rectified image where each raw pixel lands after rectification
+        v, u = np.mgrid[0:height, 0:width].astype(np.float32)
+        raw_pixels = np.stack([u.ravel(), v.ravel()], axis=1).reshape(-1, 1, 2)
+        lands = cv2.undistortPoints(raw_pixels, cal.K, distortion, R=cal.R, P=cal.P[:3, :3]).reshape(
+            height, width, 2
+        )
+        raw_images.append(cv2.remap(image, lands[..., 0], lands[..., 1], cv2.INTER_LINEAR))
+        raw_cals.append(raw_cal)
+    processor = StereoProcessor()
+    unrectified = processor.process(*raw_images, "mono8", "mono8", *raw_cals).disparity
+    processor.update(rectify=True)
+    rectified = processor.process(*raw_images, "mono8", "mono8", *raw_cals).disparity
+    centre = np.s_[30:120, 40:180]
+    corner = np.s_[5:40, 150:195]
+    assert np.nanmedian(np.abs(rectified[centre] - d)) < 0.25
+    # distortion bends the image corners off the epipolar lines: raw matching fails there
+    assert np.nanmedian(np.abs(rectified[corner] - d)) < 0.5
+    assert np.mean(np.abs(rectified[corner] - d) < 1) > np.mean(np.abs(unrectified[corner] - d) < 1) + 0.2

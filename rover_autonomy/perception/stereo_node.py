@@ -119,6 +119,8 @@ class StereoProcessorNode(RoverNode):
             self.pairs_dropped += 1
             self.warn_throttled("input", f"pair dropped: {err}")
             return
+        if not self.context.ok():  # shut down (SIGTERM) while this pair was being processed
+            return
         self._disparity_pub.publish(disparity)
         self._points_pub.publish(points)
         self.pairs_processed += 1
