@@ -167,13 +167,6 @@ PARAMETER_SPECS: tuple[ParamSpec, ...] = (
     ),
 )
 
-CONFIG_TITLE = (
-    "stereo_processor: stereo pair -> stereo/disparity, stereo/points (rover_autonomy.perception).\n"
-    "# disparity_range 128 (not the default 64): the mast cameras of config/rover.yaml see flat ground\n"
-    "# from 1.45 m depth, 95 px of disparity; 128 keeps rocks and slopes nearer than that (down to 1.1 m)."
-)
-CONFIG_VALUES = {"disparity_range": 128}  # config/stereo_processor.yaml, for the rover of config/rover.yaml
-
 _MATCHER_FIELDS = {f.name for f in fields(MatcherParams)}
 _CLOUD_FIELDS = {f.name for f in fields(CloudParams)}
 

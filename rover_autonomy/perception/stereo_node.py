@@ -33,6 +33,7 @@ from rover_autonomy.ros_common.conversions import (
 from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "stereo_processor"
+PARAMETERS = PARAMETER_SPECS  # read by ``rover-autonomy params`` to write config/stereo_processor.yaml
 DEFAULT_FRAME = "stereo_left_optical_frame"
 _SYNC_PARAMETERS = {"approximate_sync", "approximate_sync_tolerance_seconds", "queue_size"}
 
