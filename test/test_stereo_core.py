@@ -232,3 +232,21 @@ def test_raw_images_are_rectified_from_camera_info_before_matching():
     # distortion bends the image corners off the epipolar lines: raw matching fails there
     assert np.nanmedian(np.abs(rectified[corner] - d)) < 0.5
     assert np.mean(np.abs(rectified[corner] - d) < 1) > np.mean(np.abs(unrectified[corner] - d) < 1) + 0.2
+
+
+def test_output_is_identical_whatever_the_thread_count(motorcycle):
+    left, right, _ = motorcycle
+    threads = cv2.getNumThreads()
+    cal_left, cal_right = calibrations(left.shape[1], left.shape[0], focal=1000.0, baseline=0.19, doffs=31.0)
+    results = []
+    try:
+        for count in (1, 2, 4):
+            cv2.setNumThreads(count)
+            processor = StereoProcessor()
+            processor.update(lr_check=True)
+            results.append(processor.process(left, right, "mono8", "mono8", cal_left, cal_right))
+    finally:
+        cv2.setNumThreads(threads)
+    for other in results[1:]:
+        assert np.array_equal(results[0].disparity, other.disparity, equal_nan=True)
+        assert np.array_equal(results[0].points, other.points)
