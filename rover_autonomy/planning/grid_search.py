@@ -95,10 +95,20 @@ def _pop(keys, nodes, size):
 def block_minima(factors: np.ndarray, block: int) -> np.ndarray:
     """Smallest factor of each ``block``×``block`` block of cells (``inf`` if all forbidden)."""
     height, width = factors.shape
-    nby, nbx = -(-height // block), -(-width // block)
-    padded = np.full((nby * block, nbx * block), np.inf)
-    padded[:height, :width] = factors
-    return padded.reshape(nby, block, nbx, block).min(axis=(1, 3))
+    out = np.full((-(-height // block), -(-width // block)), np.inf)
+    _block_minima(np.ascontiguousarray(factors, dtype=np.float64), block, out)
+    return out
+
+
+@numba.njit(cache=True)
+def _block_minima(factors, block, out):
+    height, width = factors.shape
+    for r in range(height):
+        i = r // block
+        for c in range(width):
+            j = c // block
+            if factors[r, c] < out[i, j]:
+                out[i, j] = factors[r, c]
 
 
 @numba.njit(cache=True)
