@@ -20,7 +20,10 @@ PROFILES = ("sim", "gazebo", "hardware", "replay")
 SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
-EXECUTABLES: dict[str, str] = {}
+EXECUTABLES: dict[str, str] = {
+    "path_planner": "rover_autonomy.planning.planner_node:main",
+    "path_follower": "rover_autonomy.planning.follower_node:main",
+}
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
 
@@ -55,6 +58,13 @@ NODES: tuple[NodeEntry, ...] = (
         package="robot_state_publisher",
         profiles=frozenset({"gazebo", "hardware"}),
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
+    ),
+    NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
+    NodeEntry(
+        name="path_follower",
+        executable="path_follower",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),  # a replay never drives
+        parameter_files=("path_follower.yaml",),
     ),
 )
 
