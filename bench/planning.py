@@ -157,10 +157,14 @@ def main() -> None:
     print(f"replan after a new rock:         median {ms(replan):6.1f} ms   (incl. costmap update)")
     print(f"full plan on the changed map:    median {ms(full):6.1f} ms   (incl. costmap update)")
     print(f"replan / full:                   median {np.median(np.array(replan) / np.array(full)):.2f}")
-    print(f"repaired cost / optimal:         median {np.median(replan_cost):.4f}   max {max(replan_cost):.4f}")
+    print(
+        f"repaired cost / optimal:         median {np.median(replan_cost):.4f}   max {max(replan_cost):.4f}"
+    )
     print(f"'no path' (closed wall):         {t_no_path * 1e3:6.1f} ms   ({answer.reason})")
     d = np.array(decisions) * 1e3
-    print(f"follower decision:               median {np.median(d):5.2f} ms   p99 {np.percentile(d, 99):5.2f} ms")
+    print(
+        f"follower decision:               median {np.median(d):5.2f} ms   p99 {np.percentile(d, 99):5.2f} ms"
+    )
 
 
 if __name__ == "__main__":
