@@ -246,14 +246,11 @@ def test_blocked_follower_gets_a_new_plan_around_a_new_wall(ros):
 
 
 def test_config_files_are_generated_from_the_parameter_specs():
-    from rover_autonomy.bringup import graph
+    from rover_autonomy.bringup import cli, graph
     from rover_autonomy.parameters import render_yaml
-    from rover_autonomy.planning import follower_node, planner_node
     from rover_autonomy.resources import config_path
 
-    for module in (planner_node, follower_node):
-        text = config_path(f"{module.NODE_NAME}.yaml").read_text()
-        title = text.splitlines()[0][2:]
-        assert text == render_yaml(module.NODE_NAME, module.SPECS, title)
-        entry = next(n for n in graph.NODES if n.name == module.NODE_NAME)
-        assert entry.module == module.__name__
+    for name in ("path_planner", "path_follower"):
+        title, specs = cli.node_parameters(name)
+        assert config_path(f"{name}.yaml").read_text() == render_yaml(name, specs, title)
+        assert any(n.name == name and n.executable == name for n in graph.NODES)

@@ -36,7 +36,7 @@ from rover_autonomy.rover_model import load_rover_model
 
 NODE_NAME = "path_follower"
 
-SPECS = (
+PARAMETERS = (
     ParamSpec(
         "cmd_vel_stamped",
         True,
@@ -131,7 +131,7 @@ SPECS = (
 
 class PathFollowerNode(RoverNode):
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, SPECS, **kwargs)
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
         self._model = load_rover_model()
         self._follower = ArcFollower(self._make_config(vars(self.params)))
         self._costmap = None

@@ -44,7 +44,7 @@ from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
 
-SPECS = (
+PARAMETERS = (
     ParamSpec(
         "cost_weight",
         0.02,
@@ -110,7 +110,7 @@ SPECS = (
 
 class PathPlannerNode(RoverNode):
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, SPECS, **kwargs)
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
         self._planner = self._make_planner()
         self._costmap_stamp: int | None = None
         self._costmap_frame = ""
