@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from rover_autonomy.odometry.calibration import TRUTH, calibrate
 from rover_autonomy.odometry.ekf import (
     STATE_SIZE,
     Ekf,
@@ -15,11 +16,13 @@ from rover_autonomy.odometry.ekf import (
 )
 from rover_autonomy.odometry.estimator import (
     ERROR,
+    IMU,
+    JOINTS,
     OdometryConfig,
     PlanarWheelOdometry,
     WheelOdometry,
 )
-from rover_autonomy.odometry.slip import SlipCalibration, SlopeSlipModel, fit_slope_slip
+from rover_autonomy.odometry.slip import SlopeSlipModel, fit_slope_slip
 from rover_autonomy.odometry.synthetic import (
     PlaneTerrain,
     Segment,
@@ -28,7 +31,7 @@ from rover_autonomy.odometry.synthetic import (
     replay,
     synthesise,
 )
-from rover_autonomy.rover_model import load_rover_model
+from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
 
 MARS = 3.711
 
@@ -211,28 +214,31 @@ def test_a_spinning_wheel_is_down_weighted_and_reported(model):
 # -- slip on slopes ----------------------------------------------------------------------------
 
 
+def drive_events(model, drive, start=0.0):
+    """(topic, stamp, payload) events of a synthetic drive, with its true forward speed as ground truth."""
+    velocity = np.gradient(drive.position, drive.stamps, axis=0)
+    events = []
+    for k, t in enumerate(drive.stamps):
+        stamp = start + float(t)
+        events.append((IMU, stamp, (drive.gyro[k], drive.accel[k])))
+        forward = rpy_to_matrix(*drive.rpy[k])[:, 0]
+        events.append((TRUTH, stamp, float(velocity[k] @ forward)))
+    for j, k in enumerate(drive.joint_index):
+        events.append((JOINTS, start + float(drive.stamps[k]), joint_message(model, drive, j)))
+    return events
+
+
+def calibration_drive(model):
+    """Up a hill whose slope grows from 0 to 20 degrees and back down, on the synthetic terrain."""
+    hill = WavyTerrain(((2.3, 40.0, 0.0, -math.pi / 2),))  # h = -2.3 cos(2 pi x / 40): 20 deg at x = 10 m
+    segments = [Segment(45, 0.3, 0.0), Segment(40, -0.3, 0.0)]
+    return synthesise(model, segments, hill, gravity=MARS, slip_law=slope_law, seed=6)
+
+
 @pytest.fixture(scope="module")
 def calibrated(model):
-    """A calibration drive up and down slopes of 6, 12 and 18 degrees against ground truth."""
-    calibration = SlipCalibration()
-    for degrees in (6, 12, 18):
-        drive = synthesise(
-            model,
-            [Segment(8, 0.3, 0.0), Segment(8, -0.3, 0.0)],
-            PlaneTerrain(math.radians(degrees)),
-            gravity=MARS,
-            slip_law=slope_law,
-            seed=degrees,
-        )
-        results = replay(make_odometry(model), model, drive)
-        velocity = np.gradient(drive.position, drive.stamps, axis=0)
-        for j, estimate in enumerate(results):
-            k = drive.joint_index[j]
-            heading = np.array([math.cos(drive.rpy[k, 2]), math.sin(drive.rpy[k, 2])])
-            horizontal = velocity[k, :2] @ heading
-            true_speed = math.copysign(math.hypot(horizontal, velocity[k, 2]), horizontal)
-            calibration.add(estimate.stamp, estimate.climb, estimate.wheel_speed, true_speed)
-    return calibration.fit()
+    events = drive_events(model, calibration_drive(model))
+    return calibrate(model, OdometryConfig.from_model(model, gravity=MARS), events)
 
 
 def test_calibrated_slip_model_follows_the_terrain(calibrated):

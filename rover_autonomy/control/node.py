@@ -29,14 +29,10 @@ from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import stamp_to_ns
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
-from rover_autonomy.rover_model import load_rover_model
 
 NODE_NAME = "base_controller"
 TITLE = "base_controller: cmd_vel -> per-wheel drive rates and corner steering angles"
 PARAMETERS = (
-    ParamSpec(
-        "rover_model", "", "Rover model file; empty for the package's config/rover.yaml", read_only=True
-    ),
     ParamSpec(
         "cmd_vel_stamped",
         True,
@@ -107,7 +103,7 @@ PARAMETERS = (
 class BaseControllerNode(RoverNode):
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, PARAMETERS, **kwargs)
-        self.model = load_rover_model(self.params.rover_model or None)
+        self.model = self.rover
         self.controller = BaseController(self.model, self._limits(vars(self.params)))
         self._steer_index = {name: i for i, name in enumerate(self.model.steer_joints)}
         self._counts = {"commands": 0, "rejected": 0}

@@ -149,7 +149,7 @@ class InputSequencer:
         self._pending: list = []
         self._latest: dict[str, float] = {}
         self._first: float | None = None
-        self._released = -math.inf
+        self._released: tuple[float, int] = (-math.inf, -1)  # (stamp, topic order) of the last release
         self._count = 0
 
     @property
@@ -161,10 +161,11 @@ class InputSequencer:
         latest = self._latest.get(topic)
         if latest is not None and stamp == latest:
             return "duplicate"
-        if stamp <= self._released:
+        # Even a refused sample shows that its topic is alive again.
+        self._latest[topic] = stamp if latest is None else max(latest, stamp)
+        if (stamp, self.topics[topic]) <= self._released:
             return "out_of_order"
         self._first = stamp if self._first is None else min(self._first, stamp)
-        self._latest[topic] = stamp if latest is None else max(latest, stamp)
         heapq.heappush(self._pending, (stamp, self.topics[topic], self._count, topic, payload))
         self._count += 1
         return None
@@ -184,9 +185,9 @@ class InputSequencer:
         watermark = min(horizon)
         ready = []
         while self._pending and self._pending[0][0] <= watermark:
-            stamp, _, _, topic, payload = heapq.heappop(self._pending)
+            stamp, order, _, topic, payload = heapq.heappop(self._pending)
             ready.append((stamp, topic, payload))
-            self._released = stamp
+            self._released = (stamp, order)
         return ready
 
 

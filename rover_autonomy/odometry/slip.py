@@ -17,9 +17,12 @@ the simulator's source.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+import yaml
 
 SLIP_BOUNDS = (-0.5, 0.95)  # the model's output range: beyond these the model is extrapolating
 
@@ -129,3 +132,49 @@ class SlipCalibration:
     def fit(self, min_samples: int = 20) -> SlipFit:
         self._close()
         return fit_slope_slip(np.array(self.climb), np.array(self.slip), min_samples)
+
+
+SLIP_MODEL_HEADER = """\
+# Slip-versus-slope model of wheel_odometry, fitted against ground truth by `rover-autonomy calibrate-slip`.
+# s(theta) = a1 * max(theta, 0) + a2 * max(theta, 0)^2 + b1 * min(theta, 0), theta: climb angle [rad]
+# (see rover_autonomy/odometry/slip.py). Terrain-specific: recalibrate for another soil or world.
+"""
+
+
+def save_slip_model(path: str | Path, fit: SlipFit, source: str) -> None:
+    """Write the fitted coefficients and their provenance to a YAML file."""
+    lo, hi = fit.climb_range
+    text = SLIP_MODEL_HEADER + yaml.safe_dump(
+        {
+            "coefficients": [
+                float(c) for c in fit.model.coefficients
+            ],  # a1 [1/rad], a2 [1/rad^2], b1 [1/rad]
+            "samples": fit.samples,
+            "rms_error": round(fit.rms_error, 4),
+            "climb_range_deg": [round(math.degrees(lo), 2), round(math.degrees(hi), 2)],
+            "source": source,
+        },
+        sort_keys=False,
+    )
+    Path(path).write_text(text)
+
+
+def load_slip_model(path: str | Path) -> SlopeSlipModel:
+    """The model of a file written by :func:`save_slip_model`; ValueError naming what is wrong."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text())
+    except OSError as err:
+        raise ValueError(f"{path}: cannot read slip model ({err.strerror})") from err
+    except yaml.YAMLError as err:
+        raise ValueError(f"{path}: not valid YAML ({err})") from err
+    coefficients = data.get("coefficients") if isinstance(data, dict) else None
+    if not (
+        isinstance(coefficients, list)
+        and len(coefficients) == 3
+        and all(
+            isinstance(c, (int, float)) and not isinstance(c, bool) and math.isfinite(c) for c in coefficients
+        )
+    ):
+        raise ValueError(f"{path}: coefficients must be a list of 3 finite numbers, got {coefficients!r}")
+    return SlopeSlipModel.from_coefficients(coefficients)
