@@ -5,8 +5,9 @@ import math
 
 import numpy as np
 import pytest
+from odometry_helpers import MARS, calibration_drive, drive_events, slope_law
 
-from rover_autonomy.odometry.calibration import TRUTH, calibrate
+from rover_autonomy.odometry.calibration import calibrate
 from rover_autonomy.odometry.ekf import (
     STATE_SIZE,
     Ekf,
@@ -16,8 +17,6 @@ from rover_autonomy.odometry.ekf import (
 )
 from rover_autonomy.odometry.estimator import (
     ERROR,
-    IMU,
-    JOINTS,
     OdometryConfig,
     PlanarWheelOdometry,
     WheelOdometry,
@@ -31,9 +30,7 @@ from rover_autonomy.odometry.synthetic import (
     replay,
     synthesise,
 )
-from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
-
-MARS = 3.711
+from rover_autonomy.rover_model import load_rover_model
 
 
 @pytest.fixture(scope="module")
@@ -51,11 +48,6 @@ def final_errors(drive, results):
     k = round(last.stamp * 100)
     yaw = math.remainder(last.rpy[2] - drive.rpy[k, 2], 2 * math.pi)
     return float(np.linalg.norm(last.position - drive.position[k])), abs(yaw)
-
-
-def slope_law(theta):
-    """The synthetic terrain's slip: saturating growth uphill, skid downhill (unknown to the odometry)."""
-    return 0.6 * (1 - math.exp(-((theta / 0.3) ** 2))) if theta >= 0 else 0.3 * theta
 
 
 # -- EKF ---------------------------------------------------------------------------------------
@@ -212,27 +204,6 @@ def test_a_spinning_wheel_is_down_weighted_and_reported(model):
 
 
 # -- slip on slopes ----------------------------------------------------------------------------
-
-
-def drive_events(model, drive, start=0.0):
-    """(topic, stamp, payload) events of a synthetic drive, with its true forward speed as ground truth."""
-    velocity = np.gradient(drive.position, drive.stamps, axis=0)
-    events = []
-    for k, t in enumerate(drive.stamps):
-        stamp = start + float(t)
-        events.append((IMU, stamp, (drive.gyro[k], drive.accel[k])))
-        forward = rpy_to_matrix(*drive.rpy[k])[:, 0]
-        events.append((TRUTH, stamp, float(velocity[k] @ forward)))
-    for j, k in enumerate(drive.joint_index):
-        events.append((JOINTS, start + float(drive.stamps[k]), joint_message(model, drive, j)))
-    return events
-
-
-def calibration_drive(model):
-    """Up a hill whose slope grows from 0 to 20 degrees and back down, on the synthetic terrain."""
-    hill = WavyTerrain(((2.3, 40.0, 0.0, -math.pi / 2),))  # h = -2.3 cos(2 pi x / 40): 20 deg at x = 10 m
-    segments = [Segment(45, 0.3, 0.0), Segment(40, -0.3, 0.0)]
-    return synthesise(model, segments, hill, gravity=MARS, slip_law=slope_law, seed=6)
 
 
 @pytest.fixture(scope="module")
