@@ -157,6 +157,7 @@ def synthesise(
     gravity: float = 3.711,
     slip_law: Callable[[float], float] | None = None,
     wheel_slip: dict[int, float] | None = None,
+    yaw_slip: float = 0.0,
     suspension: dict[str, float] | None = None,
     seed: int = 0,
     rate: float | None = None,
@@ -166,7 +167,9 @@ def synthesise(
     start_yaw: float = 0.0,
 ) -> SyntheticDrive:
     """Drive the plan; ``slip_law(climb [rad]) -> s`` is the terrain's slip, ``wheel_slip`` extra slip
-    of single wheels (index -> s_i: that wheel turns 1 / (1 - s_i) times too fast)."""
+    of single wheels (index -> s_i: that wheel turns 1 / (1 - s_i) times too fast), ``yaw_slip`` the
+    share of the commanded yaw rate lost to skid when turning (wheels scrubbing sideways, as in point
+    turns on loose soil)."""
     terrain = terrain or Terrain()
     rate = rate or model.imu.rate
     dt = 1.0 / rate
@@ -191,7 +194,7 @@ def synthesise(
         direction = math.copysign(1.0, vx_cmd) if vx_cmd != 0 else 0.0
         climb[k] = math.asin(max(-1.0, min(1.0, rotation[2, 0] * direction)))
         slip[k] = slip_law(climb[k]) if (slip_law is not None and vx_cmd != 0.0) else 0.0
-        v, w = (1.0 - slip[k]) * vx_cmd, (1.0 - slip[k]) * wz_cmd
+        v, w = (1.0 - slip[k]) * vx_cmd, (1.0 - slip[k]) * (1.0 - yaw_slip) * wz_cmd
         forward, normal = rotation[:, 0], rotation[:, 2]
         x += forward[0] * v * dt
         y += forward[1] * v * dt
