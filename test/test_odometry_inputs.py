@@ -172,3 +172,29 @@ def test_joint_states_without_any_imu_start_level(model, drive):
     assert "no-imu-start" in keys(odometry)
     assert len(results) == len(drive.joint_index) and not results[-1].imu_ok
     assert error(drive, results) < 0.03 * drive.distance
+
+
+def test_wheels_spinning_up_without_the_body_inflate_the_velocity_covariance(model, drive):
+    def spin_up(j, names, positions, velocities):
+        if j >= 200:  # from 4 s on every wheel turns twice as fast; the IMU feels no acceleration
+            n = len(model.drive_joints)
+            velocities = [2.0 * v for v in velocities[:n]] + list(velocities[n:])
+        return names, positions, velocities
+
+    odometry = make(model)
+    results = feed(odometry, model, drive, joints=spin_up)
+    reference = feed(make(model), model, drive)
+    j = 210  # 0.2 s after the spin-up
+    vx = 0  # twist covariance index of vx
+    assert results[j].twist_covariance[vx, vx] > 4 * reference[j].twist_covariance[vx, vx]
+
+
+def test_implausible_wheel_rates_are_ignored(model, drive):
+    def absurd(j, names, positions, velocities):
+        return names, positions, [1e6 if i == 1 else v for i, v in enumerate(velocities)]
+
+    odometry = make(model)
+    results = feed(odometry, model, drive, joints=absurd)
+    assert "implausible-rate" in keys(odometry)
+    assert results[-1].wheel_weights[1] == 0.0
+    assert error(drive, results) < 0.02 * drive.distance

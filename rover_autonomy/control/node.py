@@ -111,18 +111,20 @@ class BaseControllerNode(RoverNode):
         self._drive_pub = self.create_publisher(Float64MultiArray, "drive_controller/commands", commands)
         self._steer_pub = self.create_publisher(Float64MultiArray, "steer_controller/commands", commands)
         if self.params.cmd_vel_stamped:
-            self.create_subscription(TwistStamped, "cmd_vel", self._on_twist_stamped, commands)
+            self.create_subscription(TwistStamped, "cmd_vel", self._guarded(self._on_twist_stamped), commands)
         else:
-            self.create_subscription(Twist, "cmd_vel", self._on_twist, commands)
+            self.create_subscription(Twist, "cmd_vel", self._guarded(self._on_twist), commands)
         self.create_subscription(
             JointState,
             "joint_states",
-            self._on_joint_states,
+            self._guarded(self._on_joint_states),
             qos.profile("sensors"),
             qos_overriding_options=qos.overridable(),
         )
-        self.create_subscription(Bool, "emergency_stop", self._on_emergency_stop, qos.profile("latched"))
-        self.create_timer(self.params.stop_check_period, self._check_stop)
+        self.create_subscription(
+            Bool, "emergency_stop", self._guarded(self._on_emergency_stop), qos.profile("latched")
+        )
+        self.create_timer(self.params.stop_check_period, self._guarded(self._check_stop))
         self.set_status(OK, "waiting for cmd_vel")
 
     def _limits(self, values: dict) -> ControllerLimits:
@@ -141,6 +143,20 @@ class BaseControllerNode(RoverNode):
         self.controller.limits = self._limits(vars(self.params))
 
     # -- inputs ------------------------------------------------------------------------------
+    def _guarded(self, callback):
+        """A callback that stops the wheels and reports an unexpected error (a bug) instead of dying."""
+
+        def run(*args):
+            try:
+                callback(*args)
+            except Exception as err:  # the node must keep serving
+                self.controller.reject_command(self._now())
+                self._drive_pub.publish(Float64MultiArray(data=[0.0] * len(self.model.drive_joints)))
+                message = f"{callback.__name__}: {type(err).__name__}: {err}; wheels stopped"
+                self.warn_throttled("internal-error", message, level=ERROR)
+
+        return run
+
     def _now(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
 

@@ -221,6 +221,7 @@ class WheelOdometry:
         self._slope_slip = 0.0
         self._wheel_slip = 0.0
         self._yaw_disagreement = 0.0
+        self._velocity_disagreement = 0.0
         self._wheel_speed = math.nan
         self._weights = np.ones(len(self.model.wheels))
         self._imu_ok = False
@@ -250,6 +251,7 @@ class WheelOdometry:
             "wheel_slip": f"{self._wheel_slip:.3f}",
             "climb_deg": f"{math.degrees(self._climb):.1f}",
             "yaw_rate_disagreement": f"{self._yaw_disagreement:.4f}",
+            "speed_disagreement": f"{self._velocity_disagreement:.4f}",
             "imu": "ok" if self._imu_ok else "missing",
             "wheel_weights": " ".join(f"{w:.2f}" for w in self._weights),
             "resets": self.resets,
@@ -295,6 +297,14 @@ class WheelOdometry:
                 estimate = self._process_joints(t, *data)
                 if estimate is not None:
                     estimates.append(estimate)
+            if not (np.all(np.isfinite(self.ekf.x)) and np.all(np.isfinite(self.ekf.P))):
+                # Never publish NaN: start again from the origin and say so.
+                self.resets += 1
+                self.reset()
+                self._issue(
+                    Issue("diverged", f"odometry diverged at {t:.3f} s: reset to the origin", ERROR), t
+                )
+                return [e for e in estimates if e.stamp < t]
         return estimates
 
     # -- IMU ---------------------------------------------------------------------------------
@@ -380,6 +390,11 @@ class WheelOdometry:
             self.ekf.P[ANGLES, ANGLES] += np.eye(3) * cfg.dropout_angle_noise * dt
 
         rates = self._drive_rates.rates(reading)
+        implausible = np.abs(rates) > 3.0 * self.model.wheel_max_rate
+        if np.any(implausible):
+            names = ", ".join(j for j, bad in zip(self.model.drive_joints, implausible, strict=True) if bad)
+            self._issue(Issue("implausible-rate", f"joint_states: implausible drive rates ignored ({names})"))
+            rates = np.where(implausible, math.nan, rates)
         nan_rates = np.isnan(reading.drive_rate) & np.isfinite(rates)
         if np.any(nan_rates):
             self._issue(
@@ -413,11 +428,15 @@ class WheelOdometry:
 
         factor = 1.0 - self._slope_slip
         vx, vy, wz = wheels.vx * factor, wheels.vy * factor, wheels.wz * factor
+        # Wheel/IMU disagreement: yaw rate against the gyro, and speed against the velocity the filter
+        # carried forward with the accelerometer (a wheel spin-up the body does not follow).
         self._yaw_disagreement = (
             abs(wz - self._gyro_z) if (self._imu_ok and self._gyro_z is not None) else 0.0
         )
+        innovation = abs(vx - float(x[State.VX])) if self._imu_ok else 0.0
+        self._velocity_disagreement += (innovation - self._velocity_disagreement) * slip_blend
         gain = cfg.slip_covariance_gain * self._slip
-        sigma_v = math.hypot(cfg.wheel_speed_sigma, gain * abs(vx))
+        sigma_v = math.hypot(math.hypot(cfg.wheel_speed_sigma, gain * abs(vx)), self._velocity_disagreement)
         sigma_lat = math.hypot(cfg.wheel_lateral_sigma, gain * abs(vx))
         sigma_wz = math.hypot(math.hypot(cfg.wheel_yaw_rate_sigma, gain * abs(wz)), self._yaw_disagreement)
         self.ekf.correct(

@@ -68,7 +68,7 @@ class WheelOdometryNode(RoverNode):
             qos_overriding_options=qos.overridable(),
         )
         self.create_subscription(
-            Imu, "imu/data", self._on_imu, sensors, qos_overriding_options=qos.overridable()
+            Imu, "imu/data", self._guarded(self._on_imu), sensors, qos_overriding_options=qos.overridable()
         )
         self.set_status(OK, "waiting for joint_states")
 
@@ -82,6 +82,19 @@ class WheelOdometryNode(RoverNode):
         self.odometry.config = config_from(self.model, vars(self.params), self.slip_model)
 
     # -- inputs ------------------------------------------------------------------------------
+    def _guarded(self, callback):
+        """A callback that reports an unexpected error (a bug) instead of killing the node."""
+
+        def run(msg):
+            try:
+                callback(msg)
+            except Exception as err:  # the node must keep serving
+                self.warn_throttled(
+                    "internal-error", f"{callback.__name__}: {type(err).__name__}: {err}", level=ERROR
+                )
+
+        return run
+
     def _on_joint_states(self, msg: JointState) -> None:
         stamp = stamp_to_ns(msg.header.stamp) * 1e-9
         self._publish(self.odometry.add_joint_state(stamp, msg.name, msg.position, msg.velocity))
