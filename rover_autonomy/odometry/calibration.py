@@ -32,6 +32,23 @@ def calibrate(
     TRUTH the true forward speed [m/s] along base_link x. Raises ValueError when the drive does not
     allow a fit (no ground truth, never climbed, too short).
     """
+    return calibrate_drives(model, config, [events], window)
+
+
+def calibrate_drives(
+    model: RoverModel,
+    config: OdometryConfig,
+    drives: Iterable[Iterable[tuple[str, float, object]]],
+    window: float = 1.0,
+) -> SlipFit:
+    """:func:`calibrate` over several drives, each run by its own odometry from its own start."""
+    calibration = SlipCalibration(window=window)
+    for events in drives:
+        _collect(model, config, events, calibration)
+    return calibration.fit()
+
+
+def _collect(model: RoverModel, config: OdometryConfig, events, calibration: SlipCalibration) -> None:
     odometry = WheelOdometry(model, dataclasses.replace(config, slip_model=SlopeSlipModel()))
     truth_stamps, truth_speeds, estimates = [], [], []
     for topic, stamp, payload in sorted(events, key=lambda e: (e[1], e[0] != IMU)):
@@ -43,14 +60,13 @@ def calibrate(
         elif topic == JOINTS:
             estimates += odometry.add_joint_state(stamp, *payload)
     if len(truth_stamps) < 2:
-        raise ValueError("the drive has no ground truth (ground_truth/odom)")
+        raise ValueError("a drive has no ground truth (ground_truth/odom)")
     if not estimates:
-        raise ValueError("the drive has no usable joint_states")
+        raise ValueError("a drive has no usable joint_states")
     order = np.argsort(truth_stamps)
     stamps, speeds = np.asarray(truth_stamps)[order], np.asarray(truth_speeds)[order]
-    calibration = SlipCalibration(window=window)
     for estimate in estimates:
         if stamps[0] <= estimate.stamp <= stamps[-1]:
             true_speed = float(np.interp(estimate.stamp, stamps, speeds))
             calibration.add(estimate.stamp, estimate.climb, estimate.wheel_speed, true_speed)
-    return calibration.fit()
+    calibration.end_drive()

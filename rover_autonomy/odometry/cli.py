@@ -2,7 +2,8 @@
 
 The drive is a rosbag2 (MCAP or sqlite3, read with ``rosbags``) holding ``joint_states``, ``imu/data`` and
 a ground truth ``ground_truth/odom`` (the simulator's; on a real rover an RTK/total-station or visual
-odometry reference): drive up and down slopes of the terrain to calibrate (5–20°). The odometry runs over
+odometry reference): drive up and down slopes of the terrain to calibrate (5–20°), in one or several
+bags. The odometry runs over
 it with the slope correction off; its climb angle and the true slip ``1 − v_true / v_wheel`` are paired in
 time windows and the coefficients (a1, a2, b1) of ``rover_autonomy/odometry/slip.py`` fitted by least
 squares, then written to ``config/slip_model.yaml`` (wheel_odometry's ``slip_model_file``).
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from rover_autonomy.odometry.calibration import TRUTH, calibrate
+from rover_autonomy.odometry.calibration import TRUTH, calibrate_drives
 from rover_autonomy.odometry.estimator import IMU, JOINTS
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from, slip_model_path
 from rover_autonomy.odometry.slip import save_slip_model
@@ -29,7 +30,9 @@ DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("bag", help="rosbag2 directory (or .mcap file) of the calibration drive")
+    parser.add_argument(
+        "bags", nargs="+", metavar="BAG", help="rosbag2 directories (or .mcap files) of calibration drives"
+    )
     parser.add_argument(
         "--out",
         default=None,
@@ -82,10 +85,11 @@ def read_bag(path: Path, topics: dict[str, str]):
 
 def run(args: argparse.Namespace) -> int:
     prog = "rover-autonomy calibrate-slip"
-    bag = Path(args.bag)
-    if not bag.exists():
-        print(f"{prog}: no such bag: {bag}", file=sys.stderr)
-        return 2
+    bags = [Path(b) for b in args.bags]
+    for bag in bags:
+        if not bag.exists():
+            print(f"{prog}: no such bag: {bag}", file=sys.stderr)
+            return 2
     if not (
         math.isfinite(args.gravity) and args.gravity > 0 and math.isfinite(args.window) and args.window > 0
     ):
@@ -94,14 +98,18 @@ def run(args: argparse.Namespace) -> int:
     try:
         model = load_rover_model(args.rover_model)
         topics = {args.joint_topic: JOINTS, args.imu_topic: IMU, args.truth_topic: TRUTH}
-        events = read_bag(bag, topics)
         config = config_from(model, {**DEFAULTS, "gravity": args.gravity})
-        fit = calibrate(model, config, events, window=args.window)
+        drives = []
+        for bag in bags:
+            try:
+                drives.append(read_bag(bag, topics))
+            except ValueError:
+                raise
+            except Exception as err:  # rosbags raises its own errors for unreadable bags
+                raise ValueError(f"cannot read {bag}: {err}") from err
+        fit = calibrate_drives(model, config, drives, window=args.window)
     except (RoverModelError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
-        return 2
-    except Exception as err:  # rosbags raises its own errors for unreadable bags
-        print(f"{prog}: cannot read {bag}: {err}", file=sys.stderr)
         return 2
     a1, a2, b1 = fit.model.coefficients
     lo, hi = (math.degrees(v) for v in fit.climb_range)
@@ -113,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out) if args.out else slip_model_path(DEFAULTS["slip_model_file"])
     try:
-        save_slip_model(out, fit, source=str(bag))
+        save_slip_model(out, fit, source=", ".join(str(b) for b in bags))
     except OSError as err:
         print(f"{prog}: cannot write {out}: {err.strerror}", file=sys.stderr)
         return 2

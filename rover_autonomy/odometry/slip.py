@@ -129,6 +129,11 @@ class SlipCalibration:
         self.climb.append(float(np.mean(climb)))
         self.slip.append(float(1.0 - np.mean(true) / np.mean(wheel)))
 
+    def end_drive(self) -> None:
+        """Close the last window of a drive (the next samples may come from another drive)."""
+        self._close()
+        self._start = None
+
     def fit(self, min_samples: int = 20) -> SlipFit:
         self._close()
         return fit_slope_slip(np.array(self.climb), np.array(self.slip), min_samples)
