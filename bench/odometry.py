@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -52,10 +53,10 @@ def terrain_slip(theta: float) -> float:
     return 0.65 * (1 - math.exp(-((theta / 0.32) ** 2))) if theta >= 0 else 0.25 * theta
 
 
-def config(model, **overrides):
+def config(model, gravity=MARS, slip_model=None):
     values = {spec.name: spec.default for spec in PARAMETERS}
-    values.update(gravity=MARS)
-    return config_from(model, values, overrides.pop("slip_model", None))
+    values.update(gravity=gravity)
+    return config_from(model, values, slip_model)
 
 
 def planar(model, drive) -> np.ndarray:
@@ -108,12 +109,8 @@ def drive_events(model, drive):
     return events
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    model = load_rover_model()
-    seed = args.seed
+def synthetic_figures(model, seed: int) -> None:
+    print("synthetic drives:")
     flat_plan = [
         Segment(30, 0.3, 0.0),
         Segment(25, 0.3, 0.12),
@@ -191,6 +188,192 @@ def main() -> None:
         )
     print(f"determinism: two replays bit-identical: {'yes' if identical else 'NO'}")
     print(f"cost: {1000 * cpu_total / data_total:.1f} ms CPU per second of data (100 Hz IMU + 50 Hz joints)")
+
+
+# -- the simulator ---------------------------------------------------------------------------------
+
+
+def sim_available() -> bool:
+    try:
+        import rover_autonomy.sim.engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def controller_limits(model):
+    from rover_autonomy.control.base_controller import ControllerLimits
+    from rover_autonomy.control.node import PARAMETERS as CONTROL
+
+    values = {spec.name: spec.default for spec in CONTROL}
+    return ControllerLimits(
+        max_linear_accel=values["max_linear_accel"],
+        max_angular_accel=values["max_angular_accel"],
+        command_timeout=values["command_timeout"],
+        max_speed=model.limits.max_speed,
+        max_yaw_rate=model.limits.max_yaw_rate,
+        reject_speed=values["reject_speed"],
+        reject_yaw_rate=values["reject_yaw_rate"],
+    )
+
+
+@dataclass
+class SimRun:
+    stamps: list
+    estimates: list  # OdometryEstimate per joint_states sample
+    truth: list  # (position in odom (3,), yaw [rad]) per sample
+    planar: list  # planar reference pose (x, y, yaw) per sample
+    true_slip: list  # mean of the simulator's per-wheel slip while driving
+    events: list  # (topic, stamp, payload) for calibration
+    distance: float  # [m] driven (3D)
+
+
+def sim_drive(model, world, plan, cfg, seed=0, record_events=False) -> SimRun:
+    """Drive ``plan`` [(duration [s], vx, wz)] in the simulator through the base controller core.
+
+    Closed loop without ROS: every 10 ms the simulator steps, its IMU sample and joint states go to the
+    odometry, and the controller turns the plan's twist into the wheel commands it executes next.
+    """
+    from rover_autonomy.control.base_controller import BaseController
+    from rover_autonomy.odometry.calibration import TRUTH
+    from rover_autonomy.sim.engine import RoverSim, SimConfig
+
+    sim = RoverSim(world, model, SimConfig(seed=seed))
+    controller = BaseController(model, controller_limits(model))
+    odometry = WheelOdometry(model, cfg)
+    reference = PlanarWheelOdometry(model)
+    n, ns = len(model.drive_joints), len(model.steer_joints)
+    start = sim.ground_truth()
+    yaw0 = quaternion_yaw(start.quaternion)
+    to_odom = rpy_to_matrix(0.0, 0.0, yaw0).T
+    ticks = round(0.01 / sim.config.timestep)
+    ends = np.cumsum([step[0] for step in plan])
+    run = SimRun([], [], [], [], [], [], 0.0)
+    previous = start.position.copy()
+    while True:
+        sim.step(ticks)
+        t = sim.time_ns * 1e-9
+        if t > ends[-1] + 3.0:
+            break
+        segment = int(np.searchsorted(ends, t))
+        imu = sim.imu_sample()
+        names, positions, velocities = sim.joint_state()
+        truth = sim.ground_truth()
+        odometry.add_imu(t, imu.angular_velocity, imu.linear_acceleration)
+        estimates = odometry.add_joint_state(t, names, positions, velocities)
+        pose = reference.add(t, positions[n : n + ns], velocities[:n])
+        if record_events:
+            run.events.append((IMU, t, (imu.angular_velocity.copy(), imu.linear_acceleration.copy())))
+            run.events.append((JOINTS, t, (list(names), positions.tolist(), velocities.tolist())))
+            run.events.append((TRUTH, t, float(truth.linear[0])))
+        run.distance += float(np.linalg.norm(truth.position - previous))
+        previous = truth.position.copy()
+        for estimate in estimates:
+            run.stamps.append(t)
+            run.estimates.append(estimate)
+            run.truth.append(
+                (to_odom @ (truth.position - start.position), quaternion_yaw(truth.quaternion) - yaw0)
+            )
+            run.planar.append(pose)
+            moving = np.abs(sim.drive_setpoint) > 0.5
+            run.true_slip.append(float(np.mean(sim.wheel_slip[moving])) if moving.any() else 0.0)
+        if segment < len(plan):
+            controller.set_command(t, plan[segment][1], plan[segment][2])
+        controller.set_steering_feedback(t, positions[n : n + ns])
+        out = controller.update(t)
+        sim.command_drive(out.drive)
+        sim.command_steer(out.steer)
+    sim.close()
+    return run
+
+
+def quaternion_yaw(q) -> float:
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def report_sim(name, run: SimRun) -> None:
+    last, (truth, yaw) = run.estimates[-1], run.truth[-1]
+    d = run.distance
+    error3d = float(np.linalg.norm(last.position - truth))
+    error2d = float(np.linalg.norm(last.position[:2] - truth[:2]))
+    heading = math.degrees(abs(math.remainder(last.rpy[2] - yaw, 2 * math.pi)))
+    pose = run.planar[-1]
+    planar_error = float(np.linalg.norm(pose[:2] - truth[:2]))
+    planar_heading = math.degrees(abs(math.remainder(pose[2] - yaw, 2 * math.pi)))
+    print(
+        f"{name:<28} {d:6.1f} m | ours: drift {100 * error3d / d:5.2f} % (horizontal {100 * error2d / d:5.2f} %), "
+        f"heading {10 * heading / d:5.3f} deg/10 m | planar 2D: drift {100 * planar_error / d:5.2f} %, "
+        f"heading {10 * planar_heading / d:5.3f} deg/10 m"
+    )
+
+
+def simulator_figures(model, seed: int) -> None:
+    from rover_autonomy.odometry.calibration import calibrate_drives
+    from rover_autonomy.sim.scene import resolve_world, terrain_world
+
+    print("\nsimulator (rover_sim core, base controller core in the loop, Mars sand):")
+    flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
+    plan = [
+        (30, 0.3, 0.0),
+        (25, 0.3, 0.12),
+        (8, 0.0, 0.4),
+        (40, 0.3, -0.08),
+        (8, 0.0, -0.4),
+        (30, 0.3, 0.05),
+        (30, 0.3, 0.0),
+    ]
+    started = time.perf_counter()
+    flat = sim_drive(model, flat_world, plan, config(model, gravity=flat_world.gravity), seed)
+    report_sim("flat: arcs + point turns", flat)
+    mars = resolve_world("mars")
+    rough = sim_drive(model, mars, plan, config(model, gravity=mars.gravity), seed)
+    report_sim("mars world (k 0.07)", rough)
+    print(
+        f"  ({time.perf_counter() - started:.0f} s of wall time for {2 * sum(p[0] for p in plan)} s of driving)"
+    )
+
+    calibration_runs = []
+    for degrees in (5, 10, 15):
+        world = resolve_world(f"slope:{degrees}:mars")
+        run = sim_drive(
+            model, world, [(20, 0.3, 0.0), (20, -0.3, 0.0)], config(model), seed, record_events=True
+        )
+        calibration_runs.append(run.events)
+    fit = calibrate_drives(model, config(model), calibration_runs)
+    a1, a2, b1 = fit.model.coefficients
+    print(
+        f"calibration on 5, 10, 15 deg slopes: a1 {a1:.3f}, a2 {a2:.3f}, b1 {b1:.3f}, {fit.samples} windows, rms {fit.rms_error:.3f}"
+    )
+    climb_world = resolve_world("slope:15:mars")
+    for label, slip_model in (("without slope model", None), ("calibrated slope model", fit.model)):
+        run = sim_drive(model, climb_world, [(30, 0.3, 0.0)], config(model, slip_model=slip_model), seed + 1)
+        report_sim(f"15 deg climb, {label}", run)
+        moving_from = next(t for t, s in zip(run.stamps, run.true_slip, strict=True) if s > 0)
+        flagged = next((t for t, e in zip(run.stamps, run.estimates, strict=True) if e.slip >= 0.2), None)
+        cruising = [i for i, t in enumerate(run.stamps) if moving_from + 6 < t < moving_from + 28]
+        errors = [run.estimates[i].slip - run.true_slip[i] for i in cruising]
+        truth_mean = float(np.mean([run.true_slip[i] for i in cruising]))
+        flag_text = f"{flagged - moving_from:.1f} s" if flagged is not None else "never"
+        print(
+            f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; "
+            f"estimate error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
+        )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source", choices=("all", "synthetic", "sim"), default="all")
+    args = parser.parse_args()
+    model = load_rover_model()
+    if args.source in ("all", "synthetic"):
+        synthetic_figures(model, args.seed)
+    if args.source in ("all", "sim"):
+        if sim_available():
+            simulator_figures(model, args.seed)
+        else:
+            print("simulator figures skipped: rover_autonomy.sim is not installed")
 
 
 if __name__ == "__main__":
