@@ -1,25 +1,27 @@
 """Odometry benchmark: drift, heading and slip against ground truth, with naive planar odometry as reference.
 
-Source: synthetic drives (``rover_autonomy/odometry/synthetic.py``) until the simulator's recorded drives
-are wired in: the rover follows commanded arcs, point turns and climbs over terrain; wheel rates and
-steering come from the kinematics, the IMU from the true attitude and the planet's gravity with the rover
-model's noise and bias. The synthetic terrain's slip law (below) stands in for the simulator's
-terramechanics; the odometry only learns it through ``calibrate`` on a separate hill drive.
+Two sources, each with its reference computed in the same run (naive planar 2D wheel odometry: (vx, wz)
+from the wheels at nominal geometry, integrated on the plane, no IMU):
 
-Figures (each with the reference computed in the same run, naive planar 2D wheel odometry: (vx, wz) from
-the wheels at nominal geometry, integrated on the plane, no IMU):
+**Synthetic drives** (``rover_autonomy/odometry/synthetic.py``): wheel rates and steering from the
+kinematics along the plan, the IMU from the true attitude and the planet's gravity with the rover model's
+noise and bias. The synthetic soil's slip law (``terrain_slip`` below) is learnt only through
+``calibrate`` on a separate hill drive.
 
 * flat: 50 m of arcs and point turns, 5 % of the yaw rate lost to skid — final position drift [% of
   distance], heading error [deg per 10 m];
 * rough: the same plan on wavy terrain with slopes up to 10 deg — drift [%];
 * 15 deg climb without slip — horizontal distance error [%];
 * slipping slope: calibration on a 0-24 deg hill, then a sustained 22 deg climb — time to flag slip over
-  the 40 % limit after the drive starts, slip estimate error after 6 s [points], position drift with and
-  without the slope model;
-* determinism (two replays bit-identical) and cost [ms of CPU per second of data at 100 Hz IMU, 50 Hz
-  joint_states].
+  the 40 % limit, slip estimate error after 6 s [points], drift with and without the slope model;
+* determinism (two replays bit-identical) and cost [ms of CPU per second of data].
 
-    PYTHONPATH=$PWD .venv/bin/python bench/odometry.py [--seed N]
+**The simulator** (``rover_autonomy/odometry/sim_drive.py``, when ``rover_autonomy.sim`` is installed):
+the rover_sim core (MuJoCo, terramechanics slip) driven through the base controller core, Mars sand.
+Calibration on the 5/10/15 deg test slopes; the same plan on an 80 m flat world and on the generated Mars
+world (k = 0.07); a 15 deg climb (true slip from the simulator's per-wheel slip).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/odometry.py [--source all|synthetic|sim] [--seed N]
 """
 
 from __future__ import annotations
@@ -27,13 +29,13 @@ from __future__ import annotations
 import argparse
 import math
 import time
-from dataclasses import dataclass
 
 import numpy as np
 
 from rover_autonomy.odometry.calibration import TRUTH, calibrate
 from rover_autonomy.odometry.estimator import IMU, JOINTS, PlanarWheelOdometry, WheelOdometry
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from
+from rover_autonomy.odometry.sim_drive import SimRun, calibration_drives, sim_available, sim_drive
 from rover_autonomy.odometry.synthetic import (
     PlaneTerrain,
     Segment,
@@ -190,108 +192,6 @@ def synthetic_figures(model, seed: int) -> None:
     print(f"cost: {1000 * cpu_total / data_total:.1f} ms CPU per second of data (100 Hz IMU + 50 Hz joints)")
 
 
-# -- the simulator ---------------------------------------------------------------------------------
-
-
-def sim_available() -> bool:
-    try:
-        import rover_autonomy.sim.engine  # noqa: F401
-    except ImportError:
-        return False
-    return True
-
-
-def controller_limits(model):
-    from rover_autonomy.control.base_controller import ControllerLimits
-    from rover_autonomy.control.node import PARAMETERS as CONTROL
-
-    values = {spec.name: spec.default for spec in CONTROL}
-    return ControllerLimits(
-        max_linear_accel=values["max_linear_accel"],
-        max_angular_accel=values["max_angular_accel"],
-        command_timeout=values["command_timeout"],
-        max_speed=model.limits.max_speed,
-        max_yaw_rate=model.limits.max_yaw_rate,
-        reject_speed=values["reject_speed"],
-        reject_yaw_rate=values["reject_yaw_rate"],
-    )
-
-
-@dataclass
-class SimRun:
-    stamps: list
-    estimates: list  # OdometryEstimate per joint_states sample
-    truth: list  # (position in odom (3,), yaw [rad]) per sample
-    planar: list  # planar reference pose (x, y, yaw) per sample
-    true_slip: list  # mean of the simulator's per-wheel slip while driving
-    events: list  # (topic, stamp, payload) for calibration
-    distance: float  # [m] driven (3D)
-
-
-def sim_drive(model, world, plan, cfg, seed=0, record_events=False) -> SimRun:
-    """Drive ``plan`` [(duration [s], vx, wz)] in the simulator through the base controller core.
-
-    Closed loop without ROS: every 10 ms the simulator steps, its IMU sample and joint states go to the
-    odometry, and the controller turns the plan's twist into the wheel commands it executes next.
-    """
-    from rover_autonomy.control.base_controller import BaseController
-    from rover_autonomy.odometry.calibration import TRUTH
-    from rover_autonomy.sim.engine import RoverSim, SimConfig
-
-    sim = RoverSim(world, model, SimConfig(seed=seed))
-    controller = BaseController(model, controller_limits(model))
-    odometry = WheelOdometry(model, cfg)
-    reference = PlanarWheelOdometry(model)
-    n, ns = len(model.drive_joints), len(model.steer_joints)
-    start = sim.ground_truth()
-    yaw0 = quaternion_yaw(start.quaternion)
-    to_odom = rpy_to_matrix(0.0, 0.0, yaw0).T
-    ticks = round(0.01 / sim.config.timestep)
-    ends = np.cumsum([step[0] for step in plan])
-    run = SimRun([], [], [], [], [], [], 0.0)
-    previous = start.position.copy()
-    while True:
-        sim.step(ticks)
-        t = sim.time_ns * 1e-9
-        if t > ends[-1] + 3.0:
-            break
-        segment = int(np.searchsorted(ends, t))
-        imu = sim.imu_sample()
-        names, positions, velocities = sim.joint_state()
-        truth = sim.ground_truth()
-        odometry.add_imu(t, imu.angular_velocity, imu.linear_acceleration)
-        estimates = odometry.add_joint_state(t, names, positions, velocities)
-        pose = reference.add(t, positions[n : n + ns], velocities[:n])
-        if record_events:
-            run.events.append((IMU, t, (imu.angular_velocity.copy(), imu.linear_acceleration.copy())))
-            run.events.append((JOINTS, t, (list(names), positions.tolist(), velocities.tolist())))
-            run.events.append((TRUTH, t, float(truth.linear[0])))
-        run.distance += float(np.linalg.norm(truth.position - previous))
-        previous = truth.position.copy()
-        for estimate in estimates:
-            run.stamps.append(t)
-            run.estimates.append(estimate)
-            run.truth.append(
-                (to_odom @ (truth.position - start.position), quaternion_yaw(truth.quaternion) - yaw0)
-            )
-            run.planar.append(pose)
-            moving = np.abs(sim.drive_setpoint) > 0.5
-            run.true_slip.append(float(np.mean(sim.wheel_slip[moving])) if moving.any() else 0.0)
-        if segment < len(plan):
-            controller.set_command(t, plan[segment][1], plan[segment][2])
-        controller.set_steering_feedback(t, positions[n : n + ns])
-        out = controller.update(t)
-        sim.command_drive(out.drive)
-        sim.command_steer(out.steer)
-    sim.close()
-    return run
-
-
-def quaternion_yaw(q) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
 def report_sim(name, run: SimRun) -> None:
     last, (truth, yaw) = run.estimates[-1], run.truth[-1]
     d = run.distance
@@ -313,40 +213,24 @@ def simulator_figures(model, seed: int) -> None:
     from rover_autonomy.sim.scene import resolve_world, terrain_world
 
     print("\nsimulator (rover_sim core, base controller core in the loop, Mars sand):")
-    flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
-    plan = [
-        (30, 0.3, 0.0),
-        (25, 0.3, 0.12),
-        (8, 0.0, 0.4),
-        (40, 0.3, -0.08),
-        (8, 0.0, -0.4),
-        (30, 0.3, 0.05),
-        (30, 0.3, 0.0),
-    ]
     started = time.perf_counter()
-    flat = sim_drive(model, flat_world, plan, config(model, gravity=flat_world.gravity), seed)
-    report_sim("flat: arcs + point turns", flat)
-    mars = resolve_world("mars")
-    rough = sim_drive(model, mars, plan, config(model, gravity=mars.gravity), seed)
-    report_sim("mars world (k 0.07)", rough)
-    print(
-        f"  ({time.perf_counter() - started:.0f} s of wall time for {2 * sum(p[0] for p in plan)} s of driving)"
-    )
-
-    calibration_runs = []
-    for degrees in (5, 10, 15):
-        world = resolve_world(f"slope:{degrees}:mars")
-        run = sim_drive(
-            model, world, [(20, 0.3, 0.0), (20, -0.3, 0.0)], config(model), seed, record_events=True
-        )
-        calibration_runs.append(run.events)
-    fit = calibrate_drives(model, config(model), calibration_runs)
+    fit = calibrate_drives(model, config(model), calibration_drives(model, config(model), "mars", seed=seed))
     a1, a2, b1 = fit.model.coefficients
     print(
-        f"calibration on 5, 10, 15 deg slopes: a1 {a1:.3f}, a2 {a2:.3f}, b1 {b1:.3f}, {fit.samples} windows, rms {fit.rms_error:.3f}"
+        f"calibration on the 5, 10, 15 deg slopes: a1 {a1:.3f}, a2 {a2:.3f}, b1 {b1:.3f} "
+        f"({fit.samples} windows, rms {fit.rms_error:.3f})"
     )
+    flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
+    plan = [(30, 0.3, 0.0), (25, 0.3, 0.12), (8, 0.0, 0.4), (40, 0.3, -0.08), (8, 0.0, -0.4), (30, 0.3, 0.05)]
+    plan.append((30, 0.3, 0.0))
+    flat = sim_drive(model, flat_world, plan, config(model, slip_model=fit.model), seed)
+    report_sim("flat: arcs + point turns", flat)
+    mars = resolve_world("mars")
+    for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
+        rough = sim_drive(model, mars, plan, config(model, gravity=mars.gravity, slip_model=slip_model), seed)
+        report_sim(f"mars world, {label}", rough)
     climb_world = resolve_world("slope:15:mars")
-    for label, slip_model in (("without slope model", None), ("calibrated slope model", fit.model)):
+    for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
         run = sim_drive(model, climb_world, [(30, 0.3, 0.0)], config(model, slip_model=slip_model), seed + 1)
         report_sim(f"15 deg climb, {label}", run)
         moving_from = next(t for t, s in zip(run.stamps, run.true_slip, strict=True) if s > 0)
@@ -356,9 +240,10 @@ def simulator_figures(model, seed: int) -> None:
         truth_mean = float(np.mean([run.true_slip[i] for i in cruising]))
         flag_text = f"{flagged - moving_from:.1f} s" if flagged is not None else "never"
         print(
-            f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; "
-            f"estimate error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
+            f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; estimate "
+            f"error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
         )
+    print(f"  ({time.perf_counter() - started:.0f} s of wall time)")
 
 
 def main() -> None:
