@@ -435,8 +435,12 @@ class WheelOdometry:
         )
         innovation = abs(vx - float(x[State.VX])) if self._imu_ok else 0.0
         self._velocity_disagreement += (innovation - self._velocity_disagreement) * slip_blend
+        # The velocity carried on the accelerometer drifts within seconds (bias, tilt): it may cast doubt
+        # on moving wheels, bounded to half their speed, but never on still ones (a rover whose wheels
+        # stand still is not moving: the wheels then pin the velocity).
+        doubt = min(self._velocity_disagreement, 0.5 * abs(vx)) if moving else 0.0
         gain = cfg.slip_covariance_gain * self._slip
-        sigma_v = math.hypot(math.hypot(cfg.wheel_speed_sigma, gain * abs(vx)), self._velocity_disagreement)
+        sigma_v = math.hypot(math.hypot(cfg.wheel_speed_sigma, gain * abs(vx)), doubt)
         sigma_lat = math.hypot(cfg.wheel_lateral_sigma, gain * abs(vx))
         sigma_wz = math.hypot(math.hypot(cfg.wheel_yaw_rate_sigma, gain * abs(wz)), self._yaw_disagreement)
         self.ekf.correct(
