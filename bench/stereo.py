@@ -116,6 +116,8 @@ def quality() -> None:
         ("ours, defaults", {}),
         ("ours, lr_check", {"lr_check": True}),
         ("ours, match_left_border off", {"match_left_border": False}),
+        ("ours, full_dp (8 paths)", {"full_dp": True}),
+        ("ours, block matching, window 11", {"stereo_algorithm": 0, "correlation_window_size": 11}),
     ):
         processor = StereoProcessor()
         processor.update(**changes)
