@@ -93,7 +93,12 @@ PARAMETERS = (
         range=(0.05, 10.0),
         unit="m",
     ),
-    ParamSpec("max_cost", 90, "Cost at or above which a cell ends an arc's safe length", range=(1, 100)),
+    ParamSpec(
+        "max_cost",
+        100,
+        "Cost at or above which a cell ends an arc's safe length (100: lethal cells only, as the planner)",
+        range=(1, 100),
+    ),
     ParamSpec("unknown_cost", 50.0, "Cost of unknown cells along an arc", range=(0.0, 99.0)),
     ParamSpec(
         "allow_unknown", True, "Drive through unknown cells (at unknown_cost); false makes them unsafe"
@@ -292,7 +297,10 @@ class PathFollowerNode(RoverNode):
             return
         silent = (self.get_clock().now().nanoseconds - self._odom_received_at) * 1e-9
         if silent > self.params.odom_timeout:
-            self._halt("blocked", f"odometry lost: none for {silent:.1f} s", self._last_odom_stamp or 0)
+            limit = self.params.odom_timeout
+            self._halt(
+                "blocked", f"odometry lost: none for more than {limit:.2f} s", self._last_odom_stamp or 0
+            )
 
     # -- outputs ------------------------------------------------------------------------------
     def _act(self, decision: Decision, stamp: int) -> None:
