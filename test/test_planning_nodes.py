@@ -284,3 +284,10 @@ def test_wall_without_gap_ends_in_failed_no_path(ros):
     rig.drive_tick()
     assert rig.wait_state("failed: no path"), rig.states
     assert_stopped(rig)
+
+
+def test_invalid_start_up_parameters_are_refused(ros):
+    with pytest.raises(ValueError, match="map_to_odom"):
+        PathPlannerNode(context=ros.context, parameter_overrides=[Parameter("map_to_odom", value=[1.0, 2.0])])
+    with pytest.raises(Exception, match="lookahead"):
+        PathFollowerNode(context=ros.context, parameter_overrides=[Parameter("lookahead", value=-1.0)])

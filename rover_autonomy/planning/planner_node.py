@@ -112,6 +112,9 @@ PARAMETERS = (
 class PathPlannerNode(RoverNode):
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, PARAMETERS, **kwargs)
+        problem = self.check_parameters(vars(self.params))
+        if problem:
+            raise ValueError(problem)
         self._planner = self._make_planner()
         self._costmap_stamp: int | None = None
         self._costmap_frame = ""
