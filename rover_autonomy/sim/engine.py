@@ -192,6 +192,9 @@ class RoverSim:
         self.drive_qpos, self.drive_qvel = m.jnt_qposadr[drive], m.jnt_dofadr[drive]
         self.steer_qpos = m.jnt_qposadr[steer]
         self.susp_qpos = m.jnt_qposadr[susp]
+        self.joint_names = rover.drive_joints + rover.steer_joints + rover.suspension_joints
+        joints = drive + steer + susp
+        self.joint_qpos, self.joint_dof = m.jnt_qposadr[joints], m.jnt_dofadr[joints]
         self.drive_act = np.array([self._id(A, n) for n in rover.drive_joints])
         self.steer_act = np.array([self._id(A, n) for n in rover.steer_joints])
         self.wheel_body = np.array([self._id(B, f"wheel_{w.name}") for w in rover.wheels])
@@ -358,15 +361,10 @@ class RoverSim:
             angular=rotation.T @ cvel[:3],
         )
 
-    def joint_positions(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Drive positions [rad] and rates [rad/s], steering angles [rad], suspension angles [rad]."""
+    def joint_state(self) -> tuple[list[str], np.ndarray, np.ndarray]:
+        """Joint names (drive, steer, suspension, as in the rover model), positions [rad], rates [rad/s]."""
         d = self.data
-        return (
-            d.qpos[self.drive_qpos].copy(),
-            d.qvel[self.drive_qvel].copy(),
-            d.qpos[self.steer_qpos].copy(),
-            d.qpos[self.susp_qpos].copy(),
-        )
+        return self.joint_names, d.qpos[self.joint_qpos].copy(), d.qvel[self.joint_dof].copy()
 
     def imu_sample(self) -> ImuSample:
         """The IMU sample of the period ending now (call once per IMU period)."""

@@ -161,3 +161,37 @@ def compose(world: SimWorld, rover_spec: mujoco.MjSpec) -> mujoco.MjSpec:
     spec.attach(rover_spec, prefix=ROVER_PREFIX, frame=frame)
     spec.option.gravity = [0.0, 0.0, -world.gravity]
     return spec
+
+
+def resolve_world(name: str) -> SimWorld:
+    """A world by name: ``moon``/``mars`` (the package's generated worlds), a world directory, or a
+    generated test terrain ``flat[:planet]`` / ``slope:<deg>[:planet]``."""
+    parts = name.split(":")
+    if parts[0] in ("flat", "slope"):
+        try:
+            angle = 0.0 if parts[0] == "flat" else float(parts[1])
+            planet = (
+                parts[1 if parts[0] == "flat" else 2]
+                if len(parts) > (1 if parts[0] == "flat" else 2)
+                else "mars"
+            )
+        except (IndexError, ValueError) as err:
+            raise WorldError(f"world {name!r}: expected flat[:planet] or slope:<deg>[:planet]") from err
+        if not -45.0 <= angle <= 45.0:
+            raise WorldError(f"world {name!r}: slope must lie within ±45 deg")
+        if angle == 0.0:
+            return slope_world(0.0, planet=planet, name=f"flat_{planet}", start=(0.0, 0.0, 0.0))
+        return slope_world(angle, planet=planet, start=(-12.0, 0.0, 0.0))
+    if name in ("moon", "mars"):
+        from rover_autonomy.resources import worlds_dir
+
+        path = worlds_dir() / name
+        if not path.is_dir():
+            raise WorldError(f"world {name!r}: not found at {path} (generate it with rover-autonomy worlds)")
+        return load_sim_world(path)
+    path = Path(name).expanduser()
+    if not path.is_dir():
+        raise WorldError(
+            f"world {name!r}: not a directory, nor one of moon, mars, flat[:planet], slope:<deg>[:planet]"
+        )
+    return load_sim_world(path)
