@@ -20,7 +20,9 @@ PROFILES = ("sim", "gazebo", "hardware", "replay")
 SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
-EXECUTABLES: dict[str, str] = {}
+EXECUTABLES: dict[str, str] = {
+    "rover_sim": "rover_autonomy.sim.node:main",
+}
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
 
@@ -49,6 +51,12 @@ class NodeEntry:
 
 
 NODES: tuple[NodeEntry, ...] = (
+    NodeEntry(
+        name="rover_sim",
+        executable="rover_sim",
+        profiles=frozenset({"sim"}),
+        parameter_files=("rover_sim.yaml",),
+    ),
     NodeEntry(
         name="robot_state_publisher",
         executable="robot_state_publisher",

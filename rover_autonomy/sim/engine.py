@@ -19,7 +19,7 @@ from numba import njit
 
 from rover_autonomy.rover_model import RoverModel
 from rover_autonomy.sim import rover_mjcf
-from rover_autonomy.sim.scene import ROVER_PREFIX, SimWorld, compose
+from rover_autonomy.sim.scene import ROVER_PREFIX, SimWorld, WorldError, compose
 from rover_autonomy.sim.sensors import ImuModel, ImuSample, StereoRenderer
 from rover_autonomy.sim.terramechanics import ROCK_FRICTION, V_EPS, WheelGeometry, rock_force, soil_force
 
@@ -146,7 +146,12 @@ class RoverSim:
         spec.visual.map.znear = model.stereo.near_clip
         spec.visual.map.zfar = model.stereo.far_clip
         self.spec = spec
-        self.model = spec.compile()
+        try:
+            self.model = spec.compile()
+        except ValueError as err:  # a corrupt scene: missing asset files, bad values
+            raise WorldError(
+                f"world {world.name}: cannot compile the scene ({str(err).splitlines()[0]})"
+            ) from err
         m = self.model
         m.vis.map.znear = model.stereo.near_clip / m.stat.extent
         m.vis.map.zfar = model.stereo.far_clip / m.stat.extent

@@ -386,7 +386,8 @@ class RoverSimNode(RoverNode):
         super().publish_diagnostics()
 
     def destroy_node(self) -> None:
-        self.sim.close()
+        if hasattr(self, "sim"):  # absent when construction failed
+            self.sim.close()
         super().destroy_node()
 
 

@@ -145,18 +145,39 @@ def load_sim_world(path: str | Path) -> SimWorld:
         raise WorldError(f"{path}: the worlds package is not available ({err})") from err
     try:
         world = load_world(path)
-    except (OSError, ValueError, KeyError) as err:
-        raise WorldError(f"{path}: cannot load world: {err}") from err
+    except (OSError, ValueError, KeyError) as err:  # worlds.WorldError is a ValueError
+        raise WorldError(str(err)) from err
     return _from_generated(world, path)
 
 
-def _from_generated(world, path: Path) -> SimWorld:  # adapted when the worlds package lands
-    raise WorldError(f"{path}: generated worlds are not supported by this simulator build yet")
+def _from_generated(world, path: Path) -> SimWorld:
+    """Adapter from ``rover_autonomy.worlds.World``: its MJCF scene, start, gravity and planet soil."""
+    if world.planet not in SOILS:
+        raise WorldError(f"{path}: no soil model for planet {world.planet!r} (known: {', '.join(SOILS)})")
+    mjcf = Path(world.mjcf_path)
+
+    def make_spec() -> mujoco.MjSpec:
+        return mujoco.MjSpec.from_file(str(mjcf))
+
+    info = {
+        "resolution": world.render_resolution,
+        "ground_truth_resolution": world.resolution,
+        "size": (world.size, world.size),
+        "rocks": len(world.rocks),
+        "folded_rocks": len(world.folded_rocks),
+    }
+    start = (world.start.x, world.start.y, world.start.yaw)
+    return SimWorld(path.name, make_spec, start, float(world.gravity), SOILS[world.planet], info)
 
 
 def compose(world: SimWorld, rover_spec: mujoco.MjSpec) -> mujoco.MjSpec:
     """The world's scene with the rover attached at the origin (the engine places it at the start)."""
-    spec = world.make_spec()
+    try:
+        spec = world.make_spec()
+    except Exception as err:  # MuJoCo reports parse errors of a corrupt scene as several types
+        raise WorldError(
+            f"world {world.name}: cannot read its MJCF scene ({str(err).splitlines()[0]})"
+        ) from err
     frame = spec.worldbody.add_frame()
     spec.attach(rover_spec, prefix=ROVER_PREFIX, frame=frame)
     spec.option.gravity = [0.0, 0.0, -world.gravity]

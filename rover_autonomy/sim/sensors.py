@@ -32,8 +32,8 @@ def gl_hint() -> str:
     backend = os.environ.get("MUJOCO_GL", "egl").lower()
     package = GL_PACKAGES.get(backend, "libegl-mesa0")
     return (
-        f"MuJoCo cannot render off-screen with MUJOCO_GL={backend}: install the Debian package {package} "
-        "(or set MUJOCO_GL=egl with libegl-mesa0, MUJOCO_GL=osmesa with libosmesa6), or disable the cameras"
+        f"MuJoCo cannot render off-screen with MUJOCO_GL={backend}: install the Debian package {package}, "
+        "or use MUJOCO_GL=egl (libegl-mesa0) or MUJOCO_GL=osmesa (libosmesa6), or turn the cameras off"
     )
 
 
@@ -94,7 +94,7 @@ class StereoRenderer:
         try:
             self._renderer = mujoco.Renderer(model, height=stereo.height, width=stereo.width)
         except Exception as err:  # GL errors come as several types depending on the backend
-            raise RenderError(f"{gl_hint()} ({type(err).__name__}: {str(err).splitlines()[0]})") from err
+            raise RenderError(gl_hint()) from err
         self._options = mujoco.MjvOption()
         self._shadows = shadows
         self._depth = False
