@@ -113,6 +113,7 @@ def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) ->
     tuning = tuning or ActuatorTuning()
     spec = mujoco.MjSpec()
     spec.modelname = model.name
+    spec.compiler.degree = False  # joint ranges in radians, as in the rover model
     r, w = model.wheel_radius, model.wheel_width
     masses = model.masses
 

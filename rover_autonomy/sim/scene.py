@@ -101,6 +101,7 @@ def terrain_world(
     def make_spec() -> mujoco.MjSpec:
         spec = mujoco.MjSpec()
         spec.modelname = name
+        spec.compiler.degree = False
         hfield = spec.add_hfield()
         hfield.name = "terrain"
         hfield.nrow, hfield.ncol = rows, cols
