@@ -8,3 +8,8 @@
 * :mod:`.lockstep` decides when the simulator may advance past a camera frame;
 * :mod:`.node` is the ROS node ``rover_sim``, :mod:`.cli` the ``rover-autonomy sim`` command.
 """
+
+import os
+
+# Headless rendering by default; MuJoCo reads this when it is first imported.
+os.environ.setdefault("MUJOCO_GL", "egl")

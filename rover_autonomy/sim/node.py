@@ -399,3 +399,9 @@ def main(args: list[str] | None = None) -> int:
             raise ValueError(str(err)) from err
 
     return run_node(rover_sim, args)
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())
