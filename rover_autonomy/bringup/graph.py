@@ -45,9 +45,9 @@ class NodeEntry:
         return self.package == PACKAGE
 
     @property
-    def module(self) -> str:
-        """Python module whose ``main()`` runs this node (our nodes only)."""
-        return EXECUTABLES[self.executable].split(":")[0]
+    def target(self) -> str:
+        """``module:function`` that runs this node (our nodes only)."""
+        return EXECUTABLES[self.executable]
 
 
 NODES: tuple[NodeEntry, ...] = (
@@ -109,3 +109,26 @@ def nodes_for(profile: str, overrides: dict[str, dict[str, object]] | None = Non
             )
         )
     return result
+
+
+def launch_plan(
+    profile: str, config_dir: str, overrides: dict[str, dict[str, object]] | None = None
+) -> list[dict]:
+    """Per node, the arguments of ``launch_ros.actions.Node``: one plan for launch files and the CLI.
+
+    Parameter files are resolved against ``config_dir``; inline parameters come after them so they win.
+    """
+    plan = []
+    for node in nodes_for(profile, overrides):
+        files = [f"{config_dir}/{name}" for name in node.parameter_files]
+        plan.append(
+            {
+                "package": node.package,
+                "executable": node.executable,
+                "name": node.name,
+                "parameters": [*files, dict(node.parameters)],
+                "remappings": list(node.remappings),
+                "output": "screen",
+            }
+        )
+    return plan
