@@ -28,7 +28,8 @@ class CommandError(ValueError):
     """A wheel or steering command is malformed (length, NaN/inf, absurd magnitude)."""
 
 
-ABSURD_FACTOR = 2.0  # commands beyond this multiple of a limit are refused, not clamped
+ABSURD_FACTOR = 2.0
+LOAD_CAP_FACTOR = 2.5  # wheel load used for traction, at most this multiple of the static share [-]  # commands beyond this multiple of a limit are refused, not clamped
 
 
 @dataclass(frozen=True)
@@ -74,13 +75,14 @@ def _unit(v):
 @njit(cache=True)
 def _traction_kernel(
     geom, frame, pos, efc_address, efc_force, wheel_of_geom, soil_geom, wheel_body, xpos, xmat, xipos,
-    cvel, com, drive_rate, radius, width, soil, mu_rock, v_eps, xfrc, slip, load,
+    cvel, com, drive_rate, radius, width, soil, mu_rock, v_eps, load_cap, xfrc, slip, load,
 ):  # fmt: skip
     """Soil or rock force of every wheel contact, written to xfrc; per-wheel slip and load.
 
     For each contact: normal n (into the wheel), heading t = axle × n, side direction n × t; hub velocity
     and contact-point velocity from the body's spatial velocity (cvel, about the rover's centre of
-    mass). The force acts at the contact point on the wheel body. A wheel's slip is the load-weighted
+    mass). The force acts at the contact point on the wheel body; the load it uses is capped at
+    ``load_cap`` [N]. A wheel's slip is the load-weighted
     mean over its soil contacts, or kinematic from its hub velocity when it has none.
     """
     n_wheels = wheel_body.shape[0]
@@ -104,7 +106,7 @@ def _traction_kernel(
         v_point = v_hub + _cross(omega, pos[i] - centre)
         v_long, v_lat = v_hub @ t_long, v_hub @ t_lat
         p_long, p_lat = v_point @ t_long, v_point @ t_lat
-        f_normal = max(efc_force[efc_address[i]], 0.0)
+        f_normal = min(max(efc_force[efc_address[i]], 0.0), load_cap)
         if soil_geom[other]:
             f_long, f_lat, s = soil_force(
                 f_normal, v_long - p_long, v_long, v_lat, soil, radius, width, v_eps
@@ -159,6 +161,9 @@ class RoverSim:
         self.step_ns = round(config.timestep * 1e9)
         self.steps = 0
         self.wheel = WheelGeometry(model.wheel_radius, model.wheel_width)
+        # Contact force spikes (a wheel striking a rock) are not passed on to the explicit traction
+        # forces: beyond a few times its static share they would make them numerically stiff.
+        self.load_cap = LOAD_CAP_FACTOR * model.total_mass * world.gravity / len(model.wheels)
         self._index(m, model)
         self.drive_target = np.zeros(len(model.wheels))
         self.steer_target = np.zeros(len(model.steerable_wheels))
@@ -347,6 +352,7 @@ class RoverSim:
             self.world.soil.params,
             ROCK_FRICTION,
             V_EPS,
+            self.load_cap,
             d.xfrc_applied,
             self.wheel_slip,
             self.wheel_load,

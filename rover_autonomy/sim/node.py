@@ -31,7 +31,7 @@ from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import OdometryData, array_to_image, data_to_odometry, ns_to_stamp
 from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
-from rover_autonomy.rover_model import RoverModelError, load_rover_model
+from rover_autonomy.rover_model import RoverModelError
 from rover_autonomy.sim.engine import CommandError, RoverSim, SimConfig
 from rover_autonomy.sim.lockstep import LockstepGate, parse_gate_topics
 from rover_autonomy.sim.scene import SimWorld, resolve_world
@@ -39,7 +39,7 @@ from rover_autonomy.sim.sensors import RenderError, projection_matrices
 
 NODE_NAME = "rover_sim"
 
-SPECS = (
+PARAMETERS = (
     ParamSpec(
         "world",
         "mars",
@@ -126,9 +126,8 @@ def _periods(rate: float, tick_ns: int, what: str) -> int:
 
 class RoverSimNode(RoverNode):
     def __init__(self, world: SimWorld | None = None, **kwargs):
-        super().__init__(NODE_NAME, SPECS, **kwargs)
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
         p = self.params
-        self.rover = load_rover_model()
         world = world or resolve_world(p.world)
         if p.start_pose != [0.0]:
             if len(p.start_pose) != 3 or not all(math.isfinite(v) for v in p.start_pose):
