@@ -51,36 +51,36 @@ def _check(args: argparse.Namespace) -> str | None:
     return None
 
 
-def run(args: argparse.Namespace, ros_args: list[str] | None = None) -> int:
+def run(args: argparse.Namespace, ros_args_extra: list[str] | None = None) -> int:
     problem = _check(args)
     if problem:
         print(f"rover-autonomy sim: {problem}", file=sys.stderr)
         return 2
-    from rclpy.parameter import Parameter
+    from rover_autonomy.sim import node
 
-    from rover_autonomy.ros_common.node_base import run_node
-    from rover_autonomy.sim.node import RoverSimNode
-    from rover_autonomy.sim.sensors import RenderError
-
-    overrides = [
-        Parameter("world", value=args.world),
-        Parameter("real_time_factor", value=float(args.rtf)),
-        Parameter("cameras", value=not args.no_cameras),
-        Parameter("camera_rate", value=float(args.camera_rate)),
-        Parameter("image_encoding", value="mono8" if args.mono else "rgb8"),
-        Parameter("lockstep", value=bool(args.lockstep)),
-        Parameter("seed", value=int(args.seed)),
-    ]
+    values = {
+        "world": args.world,
+        "real_time_factor": float(args.rtf),
+        "cameras": not args.no_cameras,
+        "camera_rate": float(args.camera_rate),
+        "image_encoding": "mono8" if args.mono else "rgb8",
+        "lockstep": bool(args.lockstep),
+        "seed": int(args.seed),
+    }
     if args.start:
-        overrides.append(Parameter("start_pose", value=[float(v) for v in args.start]))
+        values["start_pose"] = [float(v) for v in args.start]
+    ros_args = ["--ros-args", *(a for k, v in values.items() for a in ("-p", f"{k}:={_ros_value(v)}"))]
+    return node.main([sys.argv[0], *ros_args, *(ros_args_extra or [])])
 
-    def rover_sim():
-        try:
-            return RoverSimNode(parameter_overrides=overrides)
-        except RenderError as err:
-            raise ValueError(str(err)) from err
 
-    return run_node(rover_sim, ["--ros-args", *ros_args] if ros_args else None)
+def _ros_value(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list):
+        return "[" + ",".join(_ros_value(v) for v in value) + "]"
+    return repr(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     args, rest = parser.parse_known_args(argv)
     if rest and rest[0] != "--ros-args":
         parser.error(f"unrecognised arguments: {' '.join(rest)}")
-    return run(args, rest[1:] if rest else None)
+    return run(args, rest or None)
 
 
 if __name__ == "__main__":

@@ -34,7 +34,7 @@ from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 from rover_autonomy.rover_model import RoverModelError
 from rover_autonomy.sim.engine import CommandError, RoverSim, SimConfig
 from rover_autonomy.sim.lockstep import LockstepGate, parse_gate_topics
-from rover_autonomy.sim.scene import SimWorld, resolve_world
+from rover_autonomy.sim.scene import SimWorld, WorldError, resolve_world
 from rover_autonomy.sim.sensors import RenderError, projection_matrices
 
 NODE_NAME = "rover_sim"
@@ -234,6 +234,14 @@ class RoverSimNode(RoverNode):
 
     # -- stepping ------------------------------------------------------------------------------
     def _tick(self) -> None:
+        try:
+            self._advance()
+        except Exception:
+            if self.context.ok():
+                raise
+            # Shut down (SIGINT/SIGTERM) between two publications of this tick: nothing to do.
+
+    def _advance(self) -> None:
         now = time.monotonic()
         if self.gate.holding:
             reason = self.gate.poll(now)
@@ -394,7 +402,7 @@ def main(args: list[str] | None = None) -> int:
     def rover_sim():
         try:
             return RoverSimNode()
-        except (RoverModelError, RenderError) as err:
+        except (RoverModelError, RenderError, WorldError) as err:
             raise ValueError(str(err)) from err
 
     return run_node(rover_sim, args)
