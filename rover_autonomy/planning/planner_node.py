@@ -246,6 +246,7 @@ class PathPlannerNode(RoverNode):
         if state == "reached":
             self._goal = None
             self._plan_points = None
+            self._publish_plan(None)  # a follower (re)starting later must not pick the old plan up
             self._publish_status("idle: goal reached")
         elif state == "blocked" and reason.strip().startswith(HAZARD) and self._plan_points is not None:
             self.get_logger().info(f"follower {msg.data!r}: replanning")
