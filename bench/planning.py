@@ -16,7 +16,10 @@ Figures:
 - follower: one arc decision (21 arcs × 40 samples) at poses along a plan;
 - the shipped Mars world (k = 0.07) with its ground-truth rover-centre costmap: goals 20–30 m from the
   start, planned and driven by the follower on a kinematic rover; reached, and hazard nodes under the
-  wheel footprint along the way.
+  wheel footprint along the way;
+- the same in the embedded MuJoCo simulator (``--sim-goals``, default 2): ground-truth costmap, the
+  follower's twist through ``kinematics.wheel_commands`` to the simulated wheels, pose from the
+  simulator's ground truth; reached, and contacts of rover parts other than wheels (``sim/contacts``).
 """
 
 from __future__ import annotations
@@ -85,6 +88,7 @@ def main() -> None:
     parser.add_argument("--grids", type=int, default=4, help="number of random grids")
     parser.add_argument("--pairs", type=int, default=5, help="start/goal pairs per grid")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sim-goals", type=int, default=2, help="goals driven in the MuJoCo simulator")
     args = parser.parse_args()
     rng = np.random.default_rng(args.seed)
 
@@ -172,6 +176,8 @@ def main() -> None:
     )
 
     mars_drives(rng)
+    if args.sim_goals > 0:
+        mars_sim_drives(rng, args.sim_goals)
 
 
 def mars_drives(rng: np.random.Generator, goals: int = 8, dt: float = 0.1) -> None:
@@ -223,6 +229,64 @@ def mars_drives(rng: np.random.Generator, goals: int = 8, dt: float = 0.1) -> No
     print(
         f"mars (k=0.07) ground truth:      {reached}/{goals} goals 20-30 m reached, {touching} drives with a hazard "
         f"node under the wheels; median {np.median(times):.0f} s, {np.median(lengths):.1f} m driven"
+    )
+
+
+def _yaw(q) -> float:
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def mars_sim_drives(rng: np.random.Generator, goals: int, control_period: float = 0.1) -> None:
+    from rover_autonomy.kinematics import wheel_commands
+    from rover_autonomy.sim.engine import RoverSim
+    from rover_autonomy.sim.scene import resolve_world
+
+    model = load_rover_model()
+    world = load_world("mars")
+    costmap, geo = world_costmap(world, model)
+    planner = GlobalPlanner()
+    planner.set_costmap(costmap, geo)
+    reached, with_contact, sim_times, walls = 0, 0, [], []
+    for _ in range(goals):
+        sim = RoverSim(resolve_world("mars"), model)
+        gt = sim.ground_truth()
+        start = (float(gt.position[0]), float(gt.position[1]))
+        while True:
+            distance, bearing = rng.uniform(20, 30), rng.uniform(-math.pi / 2, math.pi / 2)
+            goal = (start[0] + distance * math.cos(bearing), start[1] + distance * math.sin(bearing))
+            cell = geo.to_cell(*goal)
+            if cell is not None and costmap[cell] < 30 and planner.plan(start, goal).ok:
+                break
+        result = planner.plan(start, goal)
+        follower = ArcFollower(FollowerConfig.from_rover_model(model))
+        follower.set_plan(result.points)
+        steps = round(control_period / sim.config.timestep)
+        body = set()
+        t0 = time.perf_counter()
+        ticks = 0
+        while ticks < int(300 / control_period):
+            gt = sim.ground_truth()
+            decision = follower.decide((gt.position[0], gt.position[1], _yaw(gt.quaternion)), costmap, geo)
+            if decision.status in ("reached", "blocked"):
+                break
+            command = wheel_commands(model, decision.vx, decision.wz)
+            sim.command_drive(command.drive)
+            sim.command_steer(command.steer)
+            sim.step(steps)
+            body.update((c.part, c.other) for c in sim.contacts() if not c.wheel)
+            ticks += 1
+        walls.append(time.perf_counter() - t0)
+        sim_times.append(ticks * control_period)
+        sim.close()
+        reached += decision.status == "reached"
+        with_contact += bool(body)
+        print(
+            f"  sim goal {distance:.1f} m: {decision.status}, {ticks * control_period:.0f} s, body contacts {sorted(body)}"
+        )
+    print(
+        f"mars (k=0.07) MuJoCo sim:        {reached}/{goals} goals 20-30 m reached, {with_contact} drives with body "
+        f"contact; median {np.median(sim_times):.0f} s simulated in {np.median(walls):.1f} s"
     )
 
 
