@@ -211,7 +211,7 @@ class PathPlannerNode(RoverNode):
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
-            self._replan("costmap update")
+            self._replan()
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
@@ -294,7 +294,7 @@ class PathPlannerNode(RoverNode):
             return
         self._take(result)
 
-    def _replan(self, why: str) -> None:
+    def _replan(self) -> None:
         if self._plan_points is None:  # no current plan: nothing to reuse
             self._plan_full()
             return
