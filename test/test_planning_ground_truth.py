@@ -80,3 +80,19 @@ def test_mars_goals_20_to_30_m_reached_without_hazard_under_the_rover(distance, 
     y = trail[:, 1:2] + s * u + c * v
     under = world.grid.bilinear(world.hazard.astype(float), x, y) > 0
     assert not under.any()
+
+
+def test_plan_command(tmp_path, capsys):
+    from rover_autonomy.bringup.cli import main
+
+    png = tmp_path / "plan.png"
+    assert main(["plan", "--goal", "0", "5", "--drive", "--png", str(png)]) == 0
+    out = capsys.readouterr().out
+    assert "on mars" in out and "drive: reached" in out
+    assert png.stat().st_size > 1000
+    assert main(["plan", "--goal", "100", "5"]) == 1
+    assert "outside the costmap" in capsys.readouterr().err
+    assert main(["plan", "--world", "venus", "--goal", "1", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "venus" in err
+    assert main(["plan", "--goal", "1", "1", "--cost-weight", "-1"]) == 2
