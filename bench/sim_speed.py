@@ -19,10 +19,10 @@ import time
 
 os.environ.setdefault("MUJOCO_GL", "egl")
 
-from rover_autonomy.kinematics import wheel_commands  # noqa: E402
-from rover_autonomy.rover_model import load_rover_model  # noqa: E402
-from rover_autonomy.sim.engine import RoverSim, SimConfig  # noqa: E402
-from rover_autonomy.sim.scene import resolve_world  # noqa: E402
+from rover_autonomy.kinematics import wheel_commands
+from rover_autonomy.rover_model import load_rover_model
+from rover_autonomy.sim.engine import RoverSim, SimConfig
+from rover_autonomy.sim.scene import resolve_world
 
 
 def core_factor(world, model, seconds: float, cameras: bool, timestep: float) -> float:

@@ -152,6 +152,12 @@ class RoverSimNode(RoverNode):
             SimConfig(timestep=p.timestep, seed=p.seed, cameras=p.cameras, shadows=p.shadows),
         )
         self.world = world
+        imu = self.rover.imu
+        # Per-sample variance: white noise over the sample period plus the unknown turn-on bias.
+        gyro_var = imu.gyro_noise_density**2 * imu.rate + imu.gyro_bias_sigma**2
+        accel_var = imu.accel_noise_density**2 * imu.rate + imu.accel_bias_sigma**2
+        self._gyro_covariance = np.diag([gyro_var] * 3).reshape(9)
+        self._accel_covariance = np.diag([accel_var] * 3).reshape(9)
         self.ticks = 0
         self.rejected = 0
 
@@ -299,11 +305,8 @@ class RoverSimNode(RoverNode):
             float(a[1]),
             float(a[2]),
         )
-        imu = self.rover.imu
-        gyro_var = (imu.gyro_noise_density**2) * imu.rate + imu.gyro_bias_sigma**2
-        accel_var = (imu.accel_noise_density**2) * imu.rate + imu.accel_bias_sigma**2
-        msg.angular_velocity_covariance = np.diag([gyro_var] * 3).reshape(9)
-        msg.linear_acceleration_covariance = np.diag([accel_var] * 3).reshape(9)
+        msg.angular_velocity_covariance = self._gyro_covariance
+        msg.linear_acceleration_covariance = self._accel_covariance
         self.pub_imu.publish(msg)
 
     def _publish_joints(self, stamp) -> None:
