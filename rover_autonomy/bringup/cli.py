@@ -14,8 +14,11 @@ import sys
 
 from rover_autonomy.bringup import graph
 
-# subcommand -> module providing add_arguments(parser) and run(args); its docstring's first line is the help.
-CAPABILITY_COMMANDS: dict[str, str] = {}
+# subcommand -> module providing add_arguments(parser), run(args) and HELP (else its docstring's first line).
+CAPABILITY_COMMANDS: dict[str, str] = {
+    "world": "rover_autonomy.worlds.cli",
+    "mission": "rover_autonomy.missions.cli",
+}
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -133,7 +136,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, module_name in CAPABILITY_COMMANDS.items():
         module = importlib.import_module(module_name)
-        help_text = (module.__doc__ or name).strip().splitlines()[0]
+        help_text = getattr(module, "HELP", None) or (module.__doc__ or name).strip().splitlines()[0]
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
