@@ -1,0 +1,266 @@
+"""Rover-specific clearance check in the spirit of JPL's ACE (Approximate Clearance Evaluation).
+
+Reference: Otsu, Matheron, Villaume, Ono, Scharf, Harish, "Fast approximate clearance evaluation for
+rovers with articulated suspension systems", Journal of Field Robotics 37(5), 2020.
+
+For the rover centred on a cell at heading ψ, each wheel rests on the highest terrain under its contact
+patch (a max-filter of the elevation map at the wheel's position). The rocker-bogie kinematics are linear
+in the six contact heights for small angles, so body pitch and roll slopes, body height and the rocker
+and bogie angles are fixed linear combinations of them (:func:`suspension_matrix`):
+
+* bogie pivot height: interpolation between its two wheels; bogie slope: their height difference;
+* rocker slope: from its own wheel to the bogie pivot; rocker pivot height on that line;
+* with a differential, body pitch slope = mean of the rocker slopes; roll slope from the pivot heights.
+
+Then, per heading: body tilt = atan(|(slope_x, slope_y)|) against ``limits.max_tilt``; rocker and bogie
+angles against their joint limits (a wheel would lift off); the step each wheel faces (the ``step``
+layer at the wheel) against ``limits.max_step``; and the belly clearance, the smallest height of the
+tilted body underside (``body.bottom_z`` above the wheel plane) over the highest terrain of small
+patches covering the body outline, against ``limits.min_belly_clearance``. The patches are max-filtered
+and the underside height is taken at the patch's lowest corner, so the clearance is a lower bound,
+as ACE's is. The cost of a heading is 99 times the largest of tilt/max_tilt, step/max_step and
+(bottom_z − clearance)/(bottom_z − min_belly_clearance), or 100 (lethal) when any reaches 1 or a joint
+limit is exceeded; the cell's cost is that of its best heading. A heading whose wheels are not all on
+known terrain, or whose body covers less than ``min_known_body`` known patches, is not evaluated; a
+cell with no evaluated heading is unknown (NaN).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from rover_autonomy.rover_model import RoverModel
+
+LETHAL = 100.0
+MAX_NON_LETHAL = 99.0
+
+# Rows of the suspension matrix: body slopes and height first, then joint angles checked against limits.
+SLOPE_X, SLOPE_Y, HEIGHT = 0, 1, 2
+
+
+@dataclass(frozen=True)
+class ClearanceModel:
+    wheels: np.ndarray  # (N, 2) contact points in base_link [m]
+    body_samples: np.ndarray  # (M, 2) patch centres under the belly, base_link [m]
+    suspension: np.ndarray  # (3 + J, N): slope_x, slope_y, height, then J joint angles [rad, linearised]
+    joint_low: np.ndarray  # (J,) [rad]
+    joint_high: np.ndarray  # (J,) [rad]
+    bottom_z: float  # [m]
+    min_clearance: float  # [m]
+    max_tilt: float  # [rad]
+    max_step: float  # [m]
+
+
+def suspension_matrix(model: RoverModel) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Linear map from wheel contact heights to (slope_x, slope_y, height, joint angles...), with the
+    joint limits. Rocker-bogie with a differential; any other layout gets a least-squares wheel plane
+    and no joint rows."""
+    wheels = model.contact_points()
+    count = len(wheels)
+    rockers = list(model.rockers)
+    try:
+        if not (model.differential and len(rockers) == 2):
+            raise LookupError("not a differential rocker-bogie")
+        sides = [_side(model, rocker) for rocker in rockers]
+    except LookupError:
+        design = np.column_stack([np.ones(count), wheels[:, 0], wheels[:, 1]])
+        fit = np.linalg.pinv(design)  # rows: height, slope_x, slope_y
+        return fit[[1, 2, 0]], np.zeros(0), np.zeros(0)
+
+    def unit(i):
+        e = np.zeros(count)
+        e[i] = 1.0
+        return e
+
+    rows_rocker, rows_bogie, pivots, pivot_x, pivot_y, limits = [], [], [], [], [], []
+    for front, middle, rear, bogie, rocker in sides:
+        xf, xm, xr = wheels[front, 0], wheels[middle, 0], wheels[rear, 0]
+        xb, xp = bogie.pivot[0], rocker.pivot[0]
+        bogie_height = unit(middle) + (unit(rear) - unit(middle)) * (xb - xm) / (xr - xm)
+        bogie_slope = (unit(middle) - unit(rear)) / (xm - xr)
+        rocker_slope = (unit(front) - bogie_height) / (xf - xb)
+        rows_rocker.append(rocker_slope)
+        rows_bogie.append(bogie_slope)
+        pivots.append(unit(front) + rocker_slope * (xp - xf))
+        pivot_x.append(xp)
+        pivot_y.append(rocker.pivot[1])
+        limits.append((rocker, bogie))
+    slope_x = 0.5 * (rows_rocker[0] + rows_rocker[1])
+    slope_y = (pivots[0] - pivots[1]) / (pivot_y[0] - pivot_y[1])
+    height = 0.5 * (pivots[0] + pivots[1]) - slope_x * 0.5 * (pivot_x[0] + pivot_x[1])
+    joints, low, high = [], [], []
+    # A positive joint angle turns points ahead of the pivot downwards: angle ≈ −(relative slope).
+    for side, (rocker, bogie) in enumerate(limits):
+        joints.append(-(rows_rocker[side] - slope_x))
+        low.append(rocker.min_angle)
+        high.append(rocker.max_angle)
+        joints.append(-(rows_bogie[side] - rows_rocker[side]))
+        low.append(bogie.min_angle)
+        high.append(bogie.max_angle)
+    matrix = np.vstack([slope_x, slope_y, height, *joints])
+    return matrix, np.array(low), np.array(high)
+
+
+def _side(model: RoverModel, rocker):
+    """(front wheel, middle wheel, rear wheel, bogie, rocker) of one rocker: one wheel on the rocker
+    itself and a bogie carrying two."""
+    on_rocker = [i for i, w in enumerate(model.wheels) if w.mount == rocker.name]
+    bogies = [b for b in model.bogies if b.rocker == rocker.name]
+    if len(on_rocker) != 1 or len(bogies) != 1:
+        raise LookupError(rocker.name)
+    on_bogie = [i for i, w in enumerate(model.wheels) if w.mount == bogies[0].name]
+    if len(on_bogie) != 2:
+        raise LookupError(bogies[0].name)
+    middle, rear = sorted(on_bogie, key=lambda i: -model.wheels[i].x)
+    return on_rocker[0], middle, rear, bogies[0], rocker
+
+
+def clearance_model(model: RoverModel, patch_spacing: float) -> ClearanceModel:
+    """The check's geometry for ``model``; belly patches are spaced ``patch_spacing`` [m] apart."""
+    body = model.body
+    nx = max(1, math.ceil(body.length / patch_spacing))
+    ny = max(1, math.ceil(body.width / patch_spacing))
+    xs = body.centre_x + (np.arange(nx) - (nx - 1) / 2) * patch_spacing
+    ys = (np.arange(ny) - (ny - 1) / 2) * patch_spacing
+    samples = np.array([(x, y) for x in xs for y in ys])
+    matrix, low, high = suspension_matrix(model)
+    limits = model.limits
+    return ClearanceModel(
+        wheels=model.contact_points()[:, :2],
+        body_samples=samples,
+        suspension=matrix,
+        joint_low=low,
+        joint_high=high,
+        bottom_z=body.bottom_z,
+        min_clearance=limits.min_belly_clearance,
+        max_tilt=limits.max_tilt,
+        max_step=limits.max_step,
+    )
+
+
+def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float) -> np.ndarray:
+    """(H, P, 2) integer (row, col) offsets of body-frame points rotated to each heading."""
+    c, s = np.cos(headings)[:, None], np.sin(headings)[:, None]
+    x = c * points[None, :, 0] - s * points[None, :, 1]
+    y = s * points[None, :, 0] + c * points[None, :, 1]
+    return np.stack([np.rint(y / resolution), np.rint(x / resolution)], axis=-1).astype(np.int64)
+
+
+@numba.njit(cache=True)
+def _evaluate(
+    wheel_top, wheel_step, body_top, known, pad,
+    wheel_offsets, body_offsets, body_xy, headings,
+    suspension, joint_low, joint_high,
+    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body,
+    cost, tilt_out, clearance_out, heading_out,
+):  # fmt: skip
+    rows, cols = cost.shape
+    n_headings, n_wheels = wheel_offsets.shape[0], wheel_offsets.shape[1]
+    n_body = body_offsets.shape[1]
+    n_rows = suspension.shape[0]
+    heights = np.empty(n_wheels)
+    values = np.empty(n_rows)
+    clearance_span = bottom_z - min_clearance
+    for r in range(rows):
+        for c in range(cols):
+            if not known[r, c]:
+                continue
+            best = np.inf
+            best_tilt = np.nan
+            best_clearance = np.nan
+            best_heading = -1
+            pr, pc = r + pad, c + pad
+            for k in range(n_headings):
+                valid = True
+                step_ratio = 0.0
+                for w in range(n_wheels):
+                    h = wheel_top[pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]]
+                    if np.isnan(h):
+                        valid = False
+                        break
+                    heights[w] = h
+                    s = wheel_step[pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]]
+                    if s / max_step > step_ratio:
+                        step_ratio = s / max_step
+                if not valid:
+                    continue
+                for i in range(n_rows):
+                    acc = 0.0
+                    for w in range(n_wheels):
+                        acc += suspension[i, w] * heights[w]
+                    values[i] = acc
+                slope_x, slope_y, z0 = values[0], values[1], values[2]
+                tilt = math.atan(math.sqrt(slope_x * slope_x + slope_y * slope_y))
+                ratio = max(step_ratio, tilt / max_tilt)
+                for j in range(n_rows - 3):
+                    angle = math.atan(values[3 + j])
+                    if angle < joint_low[j] or angle > joint_high[j]:
+                        ratio = 1.0
+                if MAX_NON_LETHAL * ratio >= best:
+                    continue  # cannot beat the best heading
+                # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
+                corner = (abs(slope_x) + abs(slope_y)) * slack
+                clearance = np.inf
+                seen = 0
+                for b in range(n_body):
+                    top = body_top[pr + body_offsets[k, b, 0], pc + body_offsets[k, b, 1]]
+                    if np.isnan(top):
+                        continue
+                    seen += 1
+                    bx, by = body_xy[b, 0], body_xy[b, 1]
+                    underside = z0 + bottom_z + slope_x * bx + slope_y * by - corner
+                    gap = underside - top
+                    if gap < clearance:
+                        clearance = gap
+                if seen < min_known_body * n_body:
+                    continue
+                ratio = max(ratio, (bottom_z - clearance) / clearance_span)
+                heading_cost = LETHAL if ratio >= 1.0 else MAX_NON_LETHAL * max(ratio, 0.0)
+                if heading_cost < best:
+                    best = heading_cost
+                    best_tilt = tilt
+                    best_clearance = clearance
+                    best_heading = k
+            if best_heading >= 0:
+                cost[r, c] = best
+                tilt_out[r, c] = best_tilt
+                clearance_out[r, c] = best_clearance
+                heading_out[r, c] = headings[best_heading]
+
+
+def evaluate(
+    wheel_top: np.ndarray,
+    wheel_step: np.ndarray,
+    body_top: np.ndarray,
+    known: np.ndarray,
+    geometry: ClearanceModel,
+    resolution: float,
+    headings: np.ndarray,
+    min_known_body: float = 0.5,
+) -> dict[str, np.ndarray]:
+    """Run the check on every known cell. Inputs are (rows, cols) maps: ``wheel_top`` the highest
+    terrain under a wheel patch centred on the cell, ``wheel_step`` the step height there, ``body_top``
+    the highest terrain of a belly patch centred there (NaN unknown). Returns float32 layers ``cost``
+    (0…100, NaN unknown), ``tilt`` [rad], ``clearance`` [m] and ``heading`` [rad] of the best heading."""
+    wheel_offsets = heading_offsets(geometry.wheels, headings, resolution)
+    body_offsets = heading_offsets(geometry.body_samples, headings, resolution)
+    pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 1
+    padded = [
+        np.pad(a.astype(np.float64), pad, constant_values=np.nan) for a in (wheel_top, wheel_step, body_top)
+    ]
+    out = {
+        name: np.full(known.shape, np.nan, np.float32) for name in ("cost", "tilt", "clearance", "heading")
+    }
+    _evaluate(
+        *padded, known, pad,
+        wheel_offsets, body_offsets, geometry.body_samples, headings.astype(np.float64),
+        geometry.suspension, geometry.joint_low, geometry.joint_high,
+        geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
+        resolution, min_known_body,
+        out["cost"], out["tilt"], out["clearance"], out["heading"],
+    )  # fmt: skip
+    return out

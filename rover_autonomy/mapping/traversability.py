@@ -1,0 +1,149 @@
+"""Traversability of the elevation map as a chain of named layers, ending in the rover-centre costmap.
+
+The chain (each step reads the layers above it; units in brackets):
+
+1. ``support`` — elevation of cells trusted for traversability: ``elevation`` where the standard
+   deviation is at most ``max_sigma``, else unknown [m].
+2. ``slope`` [rad], ``roughness`` [m], ``unknown`` [0…1] — a least-squares plane z = a + b·x + c·y
+   fitted over a square window of ``slope_window`` (the wheelbase scale) around each cell: slope is
+   atan(|(b, c)|), roughness the RMS residual of the fit, unknown the fraction of the window without
+   support. Fitted with box filters of the moment sums, so the cost does not grow with the window.
+3. ``step`` [m] — highest minus lowest support within ``step_window`` (a wheel's contact length).
+4. ``traversability`` [0…1] — the per-cell terrain score in grid_map's sense:
+   1 − max(slope/max_tilt, step/max_step, roughness/max_roughness), clipped; informative, not used by
+   the cost.
+5. ``wheel_top``, ``body_top`` [m] — highest support under a wheel patch (``wheel_patch``) and under a
+   belly patch (3×3 cells) centred on each cell: what a wheel rests on, what the belly must clear.
+6. ``cost`` [0…100], ``tilt`` [rad], ``clearance`` [m], ``heading`` [rad] — the rover-centre clearance
+   check of :mod:`rover_autonomy.mapping.clearance` over ``headings`` headings.
+
+:func:`to_costmap` turns ``cost`` into OccupancyGrid values (−1 unknown).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from rover_autonomy.mapping import clearance
+from rover_autonomy.mapping.grid import ElevationMap
+
+TRAVERSABILITY_LAYERS = (
+    "slope", "roughness", "unknown", "step", "traversability",
+    "wheel_top", "body_top", "cost", "tilt", "clearance", "heading",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class TraversabilitySettings:
+    max_sigma: float = 0.03  # [m] cells less certain than this do not support the rover
+    slope_window: float = 1.3  # [m] side of the plane-fit window
+    min_fit_support: float = 0.3  # [0…1] smallest known fraction of the window for a plane fit
+    step_window: float = 0.3  # [m]
+    wheel_patch: float = 0.3  # [m] side of the square a wheel may rest on
+    max_roughness: float = 0.10  # [m] roughness that scores traversability 0
+    headings: int = 16  # headings evaluated over a full turn
+    min_known_body: float = 0.5  # [0…1] smallest known fraction of belly patches for a heading
+
+
+def _cells(length: float, resolution: float) -> int:
+    """Odd window size in cells covering ``length`` [m]."""
+    n = max(1, round(length / resolution))
+    return n if n % 2 else n + 1
+
+
+def plane_fit(support: np.ndarray, window: int, resolution: float, min_support: float):
+    """(slope [rad], roughness [m], unknown fraction) of a least-squares plane over window×window cells."""
+    valid = np.isfinite(support)
+    w = valid.astype(np.float64)
+    z = np.where(valid, support, 0.0).astype(np.float64)
+    rows, cols = support.shape
+    # Local coordinates in cells, centred on the map to keep the moment sums well conditioned.
+    yy, xx = np.meshgrid(np.arange(rows) - rows / 2, np.arange(cols) - cols / 2, indexing="ij")
+
+    def mean(a):
+        return ndimage.uniform_filter(a, window, mode="constant", cval=0.0)
+
+    n = mean(w)
+    enough = n >= min_support
+    safe = np.where(enough, n, 1.0)
+    mx, my, mz = mean(w * xx) / safe, mean(w * yy) / safe, mean(w * z) / safe
+    sxx = mean(w * xx * xx) / safe - mx * mx
+    syy = mean(w * yy * yy) / safe - my * my
+    sxy = mean(w * xx * yy) / safe - mx * my
+    sxz = mean(w * xx * z) / safe - mx * mz
+    syz = mean(w * yy * z) / safe - my * mz
+    szz = mean(w * z * z) / safe - mz * mz
+    det = sxx * syy - sxy * sxy
+    enough &= det > 1e-9
+    det = np.where(enough, det, 1.0)
+    gx = (syy * sxz - sxy * syz) / det
+    gy = (sxx * syz - sxy * sxz) / det
+    residual = np.maximum(szz - gx * sxz - gy * syz, 0.0)
+    slope = np.arctan(np.hypot(gx, gy) / resolution)
+    nan = np.float32(np.nan)
+    return (
+        np.where(enough, slope, nan).astype(np.float32),
+        np.where(enough, np.sqrt(residual), nan).astype(np.float32),
+        (1.0 - n).astype(np.float32),
+    )
+
+
+def _max_filter(support: np.ndarray, size: int) -> np.ndarray:
+    top = ndimage.maximum_filter(
+        np.where(np.isfinite(support), support, -np.inf), size, mode="constant", cval=-np.inf
+    )
+    return np.where(np.isfinite(top), top, np.nan).astype(np.float32)
+
+
+def _min_filter(support: np.ndarray, size: int) -> np.ndarray:
+    low = ndimage.minimum_filter(
+        np.where(np.isfinite(support), support, np.inf), size, mode="constant", cval=np.inf
+    )
+    return np.where(np.isfinite(low), low, np.nan).astype(np.float32)
+
+
+class TraversabilityChain:
+    """Runs the layer chain on an :class:`ElevationMap` for one rover model."""
+
+    def __init__(
+        self, geometry: clearance.ClearanceModel, resolution: float, settings: TraversabilitySettings
+    ):
+        self.geometry = geometry
+        self.resolution = resolution
+        self.settings = settings
+        self.headings = np.arange(settings.headings) * (2 * math.pi / settings.headings)
+
+    def run(self, grid: ElevationMap) -> None:
+        s, res = self.settings, self.resolution
+        elevation, variance = grid["elevation"], grid["variance"]
+        support = np.where(variance <= s.max_sigma**2, elevation, np.nan).astype(np.float32)
+        slope, roughness, unknown = plane_fit(support, _cells(s.slope_window, res), res, s.min_fit_support)
+        step_size = _cells(s.step_window, res)
+        step = _max_filter(support, step_size) - _min_filter(support, step_size)
+        g = self.geometry
+        score = np.fmax(np.fmax(slope / g.max_tilt, step / g.max_step), roughness / s.max_roughness)
+        traversability = np.clip(1.0 - score, 0.0, 1.0).astype(np.float32)
+        wheel_top = _max_filter(support, _cells(s.wheel_patch, res))
+        body_top = _max_filter(support, 3)
+        check = clearance.evaluate(
+            wheel_top, step, body_top, np.isfinite(support), g, res, self.headings, s.min_known_body
+        )
+        layers = {
+            "slope": slope, "roughness": roughness, "unknown": unknown, "step": step,
+            "traversability": traversability, "wheel_top": wheel_top, "body_top": body_top, **check,
+        }  # fmt: skip
+        grid.layers.update(layers)
+
+
+def to_costmap(cost: np.ndarray) -> np.ndarray:
+    """int8 OccupancyGrid values: rounded cost, 100 lethal only where the check said lethal, −1 unknown."""
+    out = np.full(cost.shape, -1, np.int8)
+    known = np.isfinite(cost)
+    values = np.minimum(np.ceil(cost[known]), 100.0)
+    values[cost[known] < clearance.LETHAL] = np.minimum(values[cost[known] < clearance.LETHAL], 99)
+    out[known] = values.astype(np.int8)
+    return out
