@@ -20,7 +20,9 @@ PROFILES = ("sim", "gazebo", "hardware", "replay")
 SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
-EXECUTABLES: dict[str, str] = {}
+EXECUTABLES: dict[str, str] = {
+    "terrain_mapper": "rover_autonomy.mapping.node:main",
+}
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
 
@@ -55,6 +57,11 @@ NODES: tuple[NodeEntry, ...] = (
         package="robot_state_publisher",
         profiles=frozenset({"gazebo", "hardware"}),
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
+    ),
+    NodeEntry(
+        name="terrain_mapper",
+        executable="terrain_mapper",
+        parameter_files=("terrain_mapper.yaml",),
     ),
 )
 

@@ -143,11 +143,11 @@ def clearance_model(model: RoverModel, patch_spacing: float) -> ClearanceModel:
 
 
 def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float) -> np.ndarray:
-    """(H, P, 2) integer (row, col) offsets of body-frame points rotated to each heading."""
+    """(H, P, 2) (row, col) offsets [cells] of body-frame points rotated to each heading."""
     c, s = np.cos(headings)[:, None], np.sin(headings)[:, None]
     x = c * points[None, :, 0] - s * points[None, :, 1]
     y = s * points[None, :, 0] + c * points[None, :, 1]
-    return np.stack([np.rint(y / resolution), np.rint(x / resolution)], axis=-1).astype(np.int64)
+    return np.stack([y / resolution, x / resolution], axis=-1)
 
 
 @numba.njit(cache=True)
@@ -178,12 +178,22 @@ def _evaluate(
                 valid = True
                 step_ratio = 0.0
                 for w in range(n_wheels):
-                    h = wheel_top[pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]]
+                    # Bilinear in wheel_top: exact on planes whatever the heading (nearest cell
+                    # when a corner is unknown).
+                    fr, fc = pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]
+                    r0, c0 = math.floor(fr), math.floor(fc)
+                    tr, tc = fr - r0, fc - c0
+                    h = (wheel_top[r0, c0] * (1 - tc) + wheel_top[r0, c0 + 1] * tc) * (1 - tr) + (
+                        wheel_top[r0 + 1, c0] * (1 - tc) + wheel_top[r0 + 1, c0 + 1] * tc
+                    ) * tr
+                    rn, cn = math.floor(fr + 0.5), math.floor(fc + 0.5)
+                    if np.isnan(h):
+                        h = wheel_top[rn, cn]
                     if np.isnan(h):
                         valid = False
                         break
                     heights[w] = h
-                    s = wheel_step[pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]]
+                    s = wheel_step[rn, cn]
                     if s / max_step > step_ratio:
                         step_ratio = s / max_step
                 if not valid:
@@ -247,8 +257,8 @@ def evaluate(
     the highest terrain of a belly patch centred there (NaN unknown). Returns float32 layers ``cost``
     (0…100, NaN unknown), ``tilt`` [rad], ``clearance`` [m] and ``heading`` [rad] of the best heading."""
     wheel_offsets = heading_offsets(geometry.wheels, headings, resolution)
-    body_offsets = heading_offsets(geometry.body_samples, headings, resolution)
-    pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 1
+    body_offsets = np.rint(heading_offsets(geometry.body_samples, headings, resolution)).astype(np.int64)
+    pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 2
     padded = [
         np.pad(a.astype(np.float64), pad, constant_values=np.nan) for a in (wheel_top, wheel_step, body_top)
     ]

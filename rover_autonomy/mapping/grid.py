@@ -36,8 +36,8 @@ class ElevationMap:
         rows, cols = self.shape
         return np.array(
             [
-                math.floor(centre[0] / self.resolution) - cols // 2,
-                math.floor(centre[1] / self.resolution) - rows // 2,
+                round(centre[0] / self.resolution - cols / 2),
+                round(centre[1] / self.resolution - rows / 2),
             ],
             dtype=np.int64,
         )
