@@ -20,9 +20,15 @@ patches covering the body outline, against ``limits.min_belly_clearance``. The p
 and the underside height is taken at the patch's lowest corner, so the clearance is a lower bound,
 as ACE's is. The cost of a heading is 99 times the largest of tilt/max_tilt, step/max_step and
 (bottom_z − clearance)/(bottom_z − min_belly_clearance), or 100 (lethal) when any reaches 1 or a joint
-limit is exceeded; the cell's cost is that of its best heading. A heading whose wheels are not all on
-known terrain, or whose body covers less than ``min_known_body`` known patches, is not evaluated; a
-cell with no evaluated heading is unknown (NaN).
+limit is exceeded; the cell's cost is that of its best heading.
+
+Unknown terrain: a heading with fewer than ``min_known_wheels`` wheels on known terrain says nothing.
+With some wheels unknown, those are set as high as the highest known wheel (which lifts the body, the
+optimistic case for the belly): if the belly still collides, or a known wheel faces a step it cannot
+climb, the heading is lethal; otherwise it is not rated. A fully known heading whose body covers less
+than ``min_known_body`` of the belly patches is rated only when lethal. A cell's cost is the lowest of its
+rated non-lethal headings; 100 when every heading is lethal; unknown (NaN) otherwise — so a tall rock is
+lethal even while the terrain behind it is occluded.
 """
 
 from __future__ import annotations
@@ -153,9 +159,9 @@ def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float)
 @numba.njit(cache=True)
 def _evaluate(
     wheel_top, wheel_step, body_top, known, pad,
-    wheel_offsets, body_offsets, body_xy, headings,
+    wheel_offsets, body_offsets, body_xy,
     suspension, joint_low, joint_high,
-    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body,
+    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
     cost, tilt_out, clearance_out, heading_out,
 ):  # fmt: skip
     rows, cols = cost.shape
@@ -169,14 +175,16 @@ def _evaluate(
         for c in range(cols):
             if not known[r, c]:
                 continue
-            best = np.inf
+            best = np.inf  # lowest cost of a fully evaluated, non-lethal heading
             best_tilt = np.nan
             best_clearance = np.nan
             best_heading = -1
+            all_lethal = True
             pr, pc = r + pad, c + pad
             for k in range(n_headings):
-                valid = True
                 step_ratio = 0.0
+                known_wheels = 0
+                highest = -np.inf
                 for w in range(n_wheels):
                     # Bilinear in wheel_top: exact on planes whatever the heading (nearest cell
                     # when a corner is unknown).
@@ -189,15 +197,24 @@ def _evaluate(
                     rn, cn = math.floor(fr + 0.5), math.floor(fc + 0.5)
                     if np.isnan(h):
                         h = wheel_top[rn, cn]
-                    if np.isnan(h):
-                        valid = False
-                        break
                     heights[w] = h
+                    if np.isnan(h):
+                        continue
+                    known_wheels += 1
+                    highest = max(highest, h)
                     s = wheel_step[rn, cn]
                     if s / max_step > step_ratio:
                         step_ratio = s / max_step
-                if not valid:
+                if known_wheels < min_known_wheels:
+                    all_lethal = False  # too little known to say anything
                     continue
+                partial = known_wheels < n_wheels
+                if partial:
+                    # Optimistic fill: unknown wheels as high as the highest known one lifts the
+                    # body, so a belly collision found anyway is certain.
+                    for w in range(n_wheels):
+                        if np.isnan(heights[w]):
+                            heights[w] = highest
                 for i in range(n_rows):
                     acc = 0.0
                     for w in range(n_wheels):
@@ -205,13 +222,15 @@ def _evaluate(
                     values[i] = acc
                 slope_x, slope_y, z0 = values[0], values[1], values[2]
                 tilt = math.atan(math.sqrt(slope_x * slope_x + slope_y * slope_y))
-                ratio = max(step_ratio, tilt / max_tilt)
-                for j in range(n_rows - 3):
-                    angle = math.atan(values[3 + j])
-                    if angle < joint_low[j] or angle > joint_high[j]:
-                        ratio = 1.0
-                if MAX_NON_LETHAL * ratio >= best:
-                    continue  # cannot beat the best heading
+                ratio = step_ratio
+                if not partial:
+                    ratio = max(ratio, tilt / max_tilt)
+                    for j in range(n_rows - 3):
+                        angle = math.atan(values[3 + j])
+                        if angle < joint_low[j] or angle > joint_high[j]:
+                            ratio = max(ratio, 1.0)
+                    if MAX_NON_LETHAL * ratio >= best:
+                        continue  # cannot beat the best heading (and best < inf: lethality is moot)
                 # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
                 corner = (abs(slope_x) + abs(slope_y)) * slack
                 clearance = np.inf
@@ -221,15 +240,15 @@ def _evaluate(
                     if np.isnan(top):
                         continue
                     seen += 1
-                    bx, by = body_xy[b, 0], body_xy[b, 1]
-                    underside = z0 + bottom_z + slope_x * bx + slope_y * by - corner
-                    gap = underside - top
-                    if gap < clearance:
-                        clearance = gap
-                if seen < min_known_body * n_body:
-                    continue
+                    underside = z0 + bottom_z + slope_x * body_xy[b, 0] + slope_y * body_xy[b, 1] - corner
+                    clearance = min(clearance, underside - top)
                 ratio = max(ratio, (bottom_z - clearance) / clearance_span)
-                heading_cost = LETHAL if ratio >= 1.0 else MAX_NON_LETHAL * max(ratio, 0.0)
+                if ratio >= 1.0:
+                    continue  # lethal heading, whatever the unknown part holds
+                if partial or seen < min_known_body * n_body:
+                    all_lethal = False  # not lethal as far as known, not known enough to rate
+                    continue
+                heading_cost = MAX_NON_LETHAL * max(ratio, 0.0)
                 if heading_cost < best:
                     best = heading_cost
                     best_tilt = tilt
@@ -239,7 +258,9 @@ def _evaluate(
                 cost[r, c] = best
                 tilt_out[r, c] = best_tilt
                 clearance_out[r, c] = best_clearance
-                heading_out[r, c] = headings[best_heading]
+                heading_out[r, c] = best_heading
+            elif all_lethal:
+                cost[r, c] = LETHAL
 
 
 def evaluate(
@@ -251,6 +272,7 @@ def evaluate(
     resolution: float,
     headings: np.ndarray,
     min_known_body: float = 0.5,
+    min_known_wheels: int = 3,
 ) -> dict[str, np.ndarray]:
     """Run the check on every known cell. Inputs are (rows, cols) maps: ``wheel_top`` the highest
     terrain under a wheel patch centred on the cell, ``wheel_step`` the step height there, ``body_top``
@@ -267,10 +289,13 @@ def evaluate(
     }
     _evaluate(
         *padded, known, pad,
-        wheel_offsets, body_offsets, geometry.body_samples, headings.astype(np.float64),
+        wheel_offsets, body_offsets, geometry.body_samples,
         geometry.suspension, geometry.joint_low, geometry.joint_high,
         geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
-        resolution, min_known_body,
+        resolution, min_known_body, min_known_wheels,
         out["cost"], out["tilt"], out["clearance"], out["heading"],
     )  # fmt: skip
+    heading = out["heading"]
+    rated = np.isfinite(heading)
+    heading[rated] = headings[heading[rated].astype(np.int64)]
     return out

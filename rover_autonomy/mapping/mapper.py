@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rover_autonomy.mapping.clearance import clearance_model
-from rover_autonomy.mapping.fusion import FusionSettings, StereoNoiseModel, fuse_points
+from rover_autonomy.mapping.fusion import FusionSettings, StereoNoiseModel, camera_points_to_map, fuse_cells
 from rover_autonomy.mapping.grid import ElevationMap
 from rover_autonomy.mapping.params import SPECS
 from rover_autonomy.mapping.poses import Added, JumpLimits, Lookup, PoseBuffer
@@ -85,7 +85,9 @@ class TerrainMapper:
         self.noise = StereoNoiseModel(
             stereo.focal_px, stereo.baseline, v["disparity_sigma"], v["noise_terrain_slope"], v["noise_floor"]
         )
-        self.fusion = FusionSettings(v["min_variance"], v["mahalanobis_threshold"])
+        self.fusion = FusionSettings(
+            v["min_variance"], v["mahalanobis_threshold"], cluster_sigmas=v["cluster_sigmas"]
+        )
         settings = TraversabilitySettings(
             max_sigma=v["max_sigma"],
             slope_window=v["slope_window"],
@@ -209,33 +211,31 @@ class TerrainMapper:
         return fused
 
     def _fuse(self, cloud: _Cloud, base_pose: np.ndarray) -> bool:
+        stereo = self.model.stereo
+        camera_to_base = self._frames[stereo.left_frame]
         to_base = self._frames[cloud.frame_id]
-        points = cloud.points.astype(np.float64)
-        valid = np.isfinite(points).all(axis=1)
-        points = points[valid]
-        if to_base is None:  # given in the odometry frame
-            points = (points - base_pose[:3, 3]) @ base_pose[:3, :3]
-        else:
-            points = points @ to_base[:3, :3].T + to_base[:3, 3]
-        camera = self._frames[self.model.stereo.left_frame]
-        in_camera = (points - camera[:3, 3]) @ camera[:3, :3]
-        depth = in_camera[:, 2]
-        usable = (depth > self.model.stereo.near_clip) & (
-            np.linalg.norm(in_camera, axis=1) <= self.values["max_range"]
-        )
-        self.counters["points_invalid"] += int(cloud.points.shape[0] - usable.sum())
-        if not usable.any():
-            self._drop("no_valid_points", f"cloud at {cloud.stamp_ns * 1e-9:.3f} s has no usable point")
-            return False
-        points, in_camera = points[usable], in_camera[usable]
-        world_to_camera = base_pose[:3, :3] @ camera[:3, :3]
-        up_in_camera = world_to_camera.T @ np.array([0.0, 0.0, 1.0])
-        variances = self.noise.height_variance(in_camera, up_in_camera)
-        in_map = points @ base_pose[:3, :3].T + base_pose[:3, 3]
+        points = cloud.points
+        if to_base is not camera_to_base:  # express the cloud in the left camera frame
+            to_camera = np.linalg.inv(camera_to_base) @ (
+                np.linalg.inv(base_pose) if to_base is None else to_base
+            )
+            points = points.astype(np.float64) @ to_camera[:3, :3].T + to_camera[:3, 3]
         centre = base_pose[:2, 3]
         if np.hypot(*(centre - self.grid.centre)) > self.values["recentre_distance"]:
             self.grid.move_to(centre)
-        result = fuse_points(self.grid, in_map, variances, cloud.stamp_ns, self.fusion)
+        heights, variances, cells = camera_points_to_map(
+            points,
+            base_pose @ camera_to_base,
+            self.noise,
+            stereo.near_clip,
+            self.values["max_range"],
+            self.grid,
+        )
+        self.counters["points_invalid"] += int(cloud.points.shape[0] - cells.shape[0])
+        if cells.shape[0] == 0:
+            self._drop("no_valid_points", f"cloud at {cloud.stamp_ns * 1e-9:.3f} s has no usable point")
+            return False
+        result = fuse_cells(self.grid, cells, heights, variances, cloud.stamp_ns, self.fusion)
         self.counters["clouds_fused"] += 1
         self.counters["points_fused"] += result.points_used
         self.last_fused_ns = cloud.stamp_ns

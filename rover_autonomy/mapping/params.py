@@ -35,6 +35,10 @@ SPECS: tuple[ParamSpec, ...] = (
         "mahalanobis_threshold", 4.0, "Disagreement beyond which a cell's prior is inflated to follow new data",
         range=(1.0, 100.0), advanced=True,
     ),
+    ParamSpec(
+        "cluster_sigmas", 2.5, "Half-width of a cell's upper consistent cluster of points, in point sigmas",
+        range=(0.5, 10.0), advanced=True,
+    ),
     ParamSpec("max_range", 30.0, "Points further from the camera are not fused", range=(0.5, 200.0), unit="m"),
     ParamSpec(
         "max_points", 400000, "Larger clouds are subsampled with a fixed stride down to this size",

@@ -1,0 +1,226 @@
+"""Terrain mapping benchmark: speed on one thread, and quality against synthetic ground truth.
+
+    PYTHONPATH=$PWD python bench/mapping.py [--seeds 10] [--poses 4]
+
+Speed: fusing a 300k-point stereo cloud into the 40×40 m / 0.1 m map (transform, noise model, Kalman
+fusion), against a reference computed in the same run: the bare per-cell mean of the same points
+(np.bincount), the least any fusion must do. Then the traversability chain with the clearance check on
+a typical map and on a fully known one (worst case), the message conversions, and the resulting rate.
+
+Quality: rocky terrains (Golombek–Rapp k = 0.15) at several seeds; at each of several poses the rover
+takes three clouds 0.5 m apart (ray-cast with occlusion, stereo depth noise), the map is scored against
+the ground truth (rover_autonomy.mapping.scoring) and against a reference in the same run: the same
+points averaged without the noise model.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+import argparse  # noqa: E402
+import math  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from rover_autonomy.mapping.clearance import LETHAL  # noqa: E402
+from rover_autonomy.mapping.mapper import TerrainMapper  # noqa: E402
+from rover_autonomy.mapping.poses import rotation_angle  # noqa: E402, F401
+from rover_autonomy.mapping.scoring import score, truth_grid  # noqa: E402
+from rover_autonomy.mapping.synthetic import CloudSimulator, make_terrain, rover_pose_on_terrain  # noqa: E402
+from rover_autonomy.rover_model import load_rover_model  # noqa: E402
+
+MODEL = load_rover_model()
+SECOND = 1_000_000_000
+
+
+def quaternion_of(rotation: np.ndarray) -> np.ndarray:
+    """(x, y, z, w) of a rotation matrix (its trace is positive for rovers on ≤ 60° terrain)."""
+    w = math.sqrt(max(1.0 + np.trace(rotation), 1e-12)) / 2
+    return np.array(
+        [
+            (rotation[2, 1] - rotation[1, 2]) / (4 * w),
+            (rotation[0, 2] - rotation[2, 0]) / (4 * w),
+            (rotation[1, 0] - rotation[0, 1]) / (4 * w),
+            w,
+        ]
+    )
+
+
+def median_ms(function, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - start)
+    return 1e3 * float(np.median(times))
+
+
+def speed() -> None:
+    print("## Speed (one thread, median)")
+    terrain = make_terrain(0, size=50.0)
+    simulator = CloudSimulator(terrain, MODEL)
+    rng = np.random.default_rng(0)
+    pose = rover_pose_on_terrain(terrain, MODEL, 0.0, 0.0, 0.3)
+    first, _ = simulator.cloud(pose, rng)
+    second, _ = simulator.cloud(pose, rng)
+    cloud = np.concatenate([first, second])[:300_000]
+    mapper = TerrainMapper(MODEL)
+    stamp = [SECOND]
+    quaternion = quaternion_of(pose[:3, :3])
+
+    def fuse():
+        stamp[0] += SECOND // 5
+        mapper.add_odometry(stamp[0], pose[:3, 3], quaternion)
+        mapper.add_cloud(stamp[0], MODEL.stereo.left_frame, cloud)
+        assert mapper.process() == [stamp[0]]
+
+    fuse()  # warm-up
+    fuse_ms = median_ms(fuse, 15)
+    camera = pose @ MODEL.stereo.camera_to_base("left")
+    in_map = cloud.astype(np.float64) @ camera[:3, :3].T + camera[:3, 3]
+    grid = mapper.grid
+
+    def bare_mean():
+        row, col, inside = grid.cell_of(in_map[:, 0], in_map[:, 1])
+        flat = row[inside] * grid.shape[1] + col[inside]
+        total = np.bincount(flat, in_map[inside, 2], minlength=grid.shape[0] * grid.shape[1])
+        count = np.bincount(flat, minlength=grid.shape[0] * grid.shape[1])
+        return total / np.maximum(count, 1)
+
+    reference_ms = median_ms(bare_mean, 15)
+    print(f"fuse 300k points: {fuse_ms:.1f} ms (goal 30 ms: {fuse_ms / 30:.2f} of it); "
+          f"bare per-cell mean of the same points {reference_ms:.1f} ms (ratio {fuse_ms / reference_ms:.2f})")  # fmt: skip
+    mapper.update_traversability()  # compile/warm-up
+    typical_ms = median_ms(mapper.update_traversability, 5)
+    rated = int(np.isfinite(mapper.grid["cost"]).sum())
+    full = TerrainMapper(MODEL)
+    full.grid.layers.update(truth_grid(terrain, mapper.grid).layers)
+    full.grid.origin_index = mapper.grid.origin_index.copy()
+    full_ms = median_ms(full.update_traversability, 3)
+    print(f"traversability + clearance + costmap: {typical_ms:.1f} ms on the map of one cloud "
+          f"({rated} rated cells), {full_ms:.1f} ms on a fully known 40x40 m map "
+          f"(goal 100 ms: {full_ms / 100:.2f} of it)")  # fmt: skip
+    try:
+        from rover_autonomy.ros_common.conversions import GridGeometry, array_to_grid, arrays_to_pointcloud
+    except ImportError:
+        print("messages: ROS message packages not importable, conversions not timed")
+        publish_ms = 0.0
+    else:
+        costs = full.update_traversability()
+        g = full.grid
+        geometry = GridGeometry(g.resolution, float(g.origin[0]), float(g.origin[1]))
+
+        def publish():
+            array_to_grid(costs, geometry, 1)
+            x, y = g.cell_centres()
+            rows, cols = np.nonzero(g.known)
+            fields = {"x": x[cols], "y": y[rows], "z": g["elevation"][g.known], "variance": g["variance"][g.known]}
+            arrays_to_pointcloud(fields, 1, "odom")
+
+        publish_ms = median_ms(publish, 5)
+        print(f"messages (costmap + elevation cloud of 160k cells): {publish_ms:.1f} ms")
+    cycle = fuse_ms + full_ms + publish_ms
+    print(f"one cloud to published maps, worst case: {cycle:.0f} ms -> {1e3 / cycle:.1f} Hz (goal >= 5 Hz)")
+
+
+def slopes() -> None:
+    print("\n## Slopes (planes, default limits)")
+    for degrees in (10.0, 15.0, 20.0, 25.0):
+        mapper = TerrainMapper(MODEL, {"length_x": 12.0, "length_y": 12.0})
+        x, y = mapper.grid.cell_centres()
+        mapper.grid["elevation"][:] = math.tan(math.radians(degrees)) * (0.8 * x[None, :] + 0.6 * y[:, None])
+        mapper.grid["variance"][:] = 1e-4
+        costs = mapper.update_traversability()
+        centre = costs[40:80, 40:80]
+        print(f"{degrees:4.0f} deg: centre costs {centre.min()}…{centre.max()} "
+              f"({'lethal' if centre.min() == 100 else 'not lethal'})")  # fmt: skip
+
+
+def quality(seeds: int, poses: int) -> None:
+    print(f"\n## Quality ({seeds} seeds x {poses} poses, 3 clouds 0.5 m apart each, k = 0.15)")
+    rock_threshold = MODEL.body.bottom_z
+    strict_threshold = MODEL.body.bottom_z - MODEL.limits.min_belly_clearance
+    totals = dict.fromkeys(
+        ("sq", "cells", "sq_ref", "cost", "false", "missed", "rocks", "lethal", "rocks_s", "lethal_s"), 0.0
+    )
+    worst_rmse = 0.0
+    start = time.perf_counter()
+    for seed in range(seeds):
+        terrain = make_terrain(100 + seed, size=50.0)
+        simulator = CloudSimulator(terrain, MODEL)
+        rng = np.random.default_rng(seed)
+        for _ in range(poses):
+            mapper = TerrainMapper(MODEL)
+            x0, y0 = rng.uniform(-8, 8, 2)
+            yaw = rng.uniform(-math.pi, math.pi)
+            points_ref = []
+            for i in range(3):
+                x, y = x0 + 0.5 * i * math.cos(yaw), y0 + 0.5 * i * math.sin(yaw)
+                pose = rover_pose_on_terrain(terrain, MODEL, x, y, yaw)
+                stamp = (i + 1) * SECOND
+                mapper.add_odometry(stamp, pose[:3, 3], quaternion_of(pose[:3, :3]))
+                cloud, _ = simulator.cloud(pose, rng)
+                mapper.add_cloud(stamp, MODEL.stereo.left_frame, cloud)
+                mapper.process()
+                camera = pose @ MODEL.stereo.camera_to_base("left")
+                points_ref.append(cloud.astype(np.float64) @ camera[:3, :3].T + camera[:3, 3])
+            mapper.update_traversability()
+            truth = truth_grid(terrain, mapper.grid)
+            truth_mapper = TerrainMapper(MODEL)
+            truth_mapper.grid = truth
+            truth_mapper.update_traversability()
+            rover = (x, y)
+            result = score(mapper.grid, truth, terrain, rover, 8.0, rock_threshold)
+            strict = score(mapper.grid, truth, terrain, rover, 8.0, strict_threshold)
+            # Reference: the same points, plain per-cell mean, on the same cells.
+            grid = mapper.grid
+            pts = np.concatenate(points_ref)
+            row, col, inside = grid.cell_of(pts[:, 0], pts[:, 1])
+            flat = row[inside] * grid.shape[1] + col[inside]
+            size = grid.shape[0] * grid.shape[1]
+            mean = np.bincount(flat, pts[inside, 2], size) / np.maximum(np.bincount(flat, minlength=size), 1)
+            xs, ys = grid.cell_centres()
+            near = grid.known & (np.hypot(xs[None, :] - x, ys[:, None] - y) <= 8.0)
+            totals["sq_ref"] += float(np.sum((mean.reshape(grid.shape)[near] - truth["elevation"][near]) ** 2))
+            totals["sq"] += result.height_rmse**2 * result.height_cells
+            totals["cells"] += result.height_cells
+            worst_rmse = max(worst_rmse, result.height_rmse)
+            totals["cost"] += result.cost_cells
+            totals["false"] += result.false_lethal
+            totals["missed"] += result.missed_lethal
+            totals["rocks"] += result.rocks_observed
+            totals["lethal"] += result.rocks_lethal
+            totals["rocks_s"] += strict.rocks_observed
+            totals["lethal_s"] += strict.rocks_lethal
+    t = totals
+    rmse, rmse_ref = math.sqrt(t["sq"] / t["cells"]), math.sqrt(t["sq_ref"] / t["cells"])
+    print(f"height RMSE within 8 m: {100 * rmse:.1f} cm over {int(t['cells'])} cells (goal <= 5 cm; "
+          f"worst pose {100 * worst_rmse:.1f} cm); plain mean of the same points {100 * rmse_ref:.1f} cm")  # fmt: skip
+    print(f"rocks taller than {rock_threshold:.2f} m (belly height): {int(t['lethal'])}/{int(t['rocks'])} observed "
+          f"lethal at their centre = {100 * t['lethal'] / max(t['rocks'], 1):.1f} % (goal >= 99 % of >= 200)")  # fmt: skip
+    print(f"rocks taller than {strict_threshold:.2f} m (belly height less min clearance): "
+          f"{int(t['lethal_s'])}/{int(t['rocks_s'])} = {100 * t['lethal_s'] / max(t['rocks_s'], 1):.1f} %")  # fmt: skip
+    print(f"false lethal: {int(t['false'])} of {int(t['cost'])} rated cells = {100 * t['false'] / t['cost']:.2f} % "
+          f"(goal <= 2 %); missed lethal: {100 * t['missed'] / t['cost']:.2f} %")  # fmt: skip
+    print(f"({time.perf_counter() - start:.0f} s)")
+    assert LETHAL == 100
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--poses", type=int, default=4)
+    parser.add_argument("--skip-speed", action="store_true")
+    args = parser.parse_args()
+    if not args.skip_speed:
+        speed()
+    slopes()
+    quality(args.seeds, args.poses)
+
+
+if __name__ == "__main__":
+    main()
