@@ -13,8 +13,9 @@ import math
 
 import numpy as np
 
-# Layers written by fusion. elevation [m], variance [m²], count [points fused], time [s since t0_ns].
-FUSION_LAYERS = ("elevation", "variance", "count", "time")
+# Layers written by fusion: elevation [m], variance [m²], count [points fused], time [s since t0_ns],
+# horizontal_sigma [m] (finest horizontal error of the points a cell was measured with).
+FUSION_LAYERS = ("elevation", "variance", "count", "time", "horizontal_sigma")
 
 
 class ElevationMap:

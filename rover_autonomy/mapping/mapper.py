@@ -90,6 +90,7 @@ class TerrainMapper:
         )
         settings = TraversabilitySettings(
             max_sigma=v["max_sigma"],
+            max_horizontal_sigma=v["max_horizontal_sigma"],
             slope_window=v["slope_window"],
             step_window=v["step_window"],
             wheel_patch=v["wheel_patch"],
@@ -223,7 +224,7 @@ class TerrainMapper:
         centre = base_pose[:2, 3]
         if np.hypot(*(centre - self.grid.centre)) > self.values["recentre_distance"]:
             self.grid.move_to(centre)
-        heights, variances, cells = camera_points_to_map(
+        heights, variances, horizontal, cells = camera_points_to_map(
             points,
             base_pose @ camera_to_base,
             self.noise,
@@ -235,7 +236,7 @@ class TerrainMapper:
         if cells.shape[0] == 0:
             self._drop("no_valid_points", f"cloud at {cloud.stamp_ns * 1e-9:.3f} s has no usable point")
             return False
-        result = fuse_cells(self.grid, cells, heights, variances, cloud.stamp_ns, self.fusion)
+        result = fuse_cells(self.grid, cells, heights, variances, horizontal, cloud.stamp_ns, self.fusion)
         self.counters["clouds_fused"] += 1
         self.counters["points_fused"] += result.points_used
         self.last_fused_ns = cloud.stamp_ns

@@ -49,6 +49,10 @@ SPECS: tuple[ParamSpec, ...] = (
         "max_sigma", 0.03, "Cells with a larger height standard deviation do not support the rover",
         range=(0.001, 1.0), unit="m",
     ),
+    ParamSpec(
+        "max_horizontal_sigma", 0.1, "Cells measured only with a larger horizontal error do not support the rover",
+        range=(0.001, 10.0), unit="m",
+    ),
     ParamSpec("slope_window", 1.3, "Side of the plane-fit window of slope and roughness", range=(0.2, 5.0), unit="m"),
     ParamSpec("step_window", 0.3, "Side of the window of the step height", range=(0.1, 2.0), unit="m"),
     ParamSpec("wheel_patch", 0.3, "Side of the square a wheel rests on", range=(0.05, 2.0), unit="m"),

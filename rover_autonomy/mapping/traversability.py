@@ -3,7 +3,8 @@
 The chain (each step reads the layers above it; units in brackets):
 
 1. ``support`` — elevation of cells trusted for traversability: ``elevation`` where the standard
-   deviation is at most ``max_sigma``, else unknown [m].
+   deviation is at most ``max_sigma`` and the horizontal error of the data at most
+   ``max_horizontal_sigma``, else unknown [m].
 2. ``slope`` [rad], ``roughness`` [m], ``unknown`` [0…1] — a least-squares plane z = a + b·x + c·y
    fitted over a square window of ``slope_window`` (the wheelbase scale) around each cell: slope is
    atan(|(b, c)|), roughness the RMS residual of the fit, unknown the fraction of the window without
@@ -40,6 +41,7 @@ TRAVERSABILITY_LAYERS = (
 @dataclass(frozen=True)
 class TraversabilitySettings:
     max_sigma: float = 0.03  # [m] cells less certain than this do not support the rover
+    max_horizontal_sigma: float = 0.1  # [m] nor cells measured only with a coarser horizontal error
     slope_window: float = 1.3  # [m] side of the plane-fit window
     min_fit_support: float = 0.3  # [0…1] smallest known fraction of the window for a plane fit
     step_window: float = 0.3  # [m]
@@ -120,7 +122,8 @@ class TraversabilityChain:
     def run(self, grid: ElevationMap) -> None:
         s, res = self.settings, self.resolution
         elevation, variance = grid["elevation"], grid["variance"]
-        support = np.where(variance <= s.max_sigma**2, elevation, np.nan).astype(np.float32)
+        trusted = (variance <= s.max_sigma**2) & ~(grid["horizontal_sigma"] > s.max_horizontal_sigma)
+        support = np.where(trusted, elevation, np.nan).astype(np.float32)
         slope, roughness, unknown = plane_fit(support, _cells(s.slope_window, res), res, s.min_fit_support)
         step_size = _cells(s.step_window, res)
         step = _max_filter(support, step_size) - _min_filter(support, step_size)
