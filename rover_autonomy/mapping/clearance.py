@@ -133,6 +133,8 @@ def clearance_model(model: RoverModel, patch_spacing: float) -> ClearanceModel:
     xs = body.centre_x + (np.arange(nx) - (nx - 1) / 2) * patch_spacing
     ys = (np.arange(ny) - (ny - 1) / 2) * patch_spacing
     samples = np.array([(x, y) for x in xs for y in ys])
+    # Centre first: a rock under the middle of the belly ends the check of a heading soonest.
+    samples = samples[np.argsort(np.hypot(samples[:, 0] - body.centre_x, samples[:, 1]), kind="stable")]
     matrix, low, high = suspension_matrix(model)
     limits = model.limits
     return ClearanceModel(
@@ -157,110 +159,189 @@ def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float)
 
 
 @numba.njit(cache=True)
-def _evaluate(
-    wheel_top, wheel_step, body_top, known, pad,
-    wheel_offsets, body_offsets, body_xy,
-    suspension, joint_low, joint_high,
-    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
-    cost, tilt_out, clearance_out, heading_out,
+def _rate_cell(
+    r, c, first_heading, wheel_top, wheel_step, body_top, pad,
+    wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
+    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, heights, values,
 ):  # fmt: skip
-    rows, cols = cost.shape
+    """(cost, tilt, clearance, heading index) of the rover centred on cell (r, c); cost NaN unknown."""
     n_headings, n_wheels = wheel_offsets.shape[0], wheel_offsets.shape[1]
     n_body = body_offsets.shape[1]
-    n_rows = suspension.shape[0]
-    heights = np.empty(n_wheels)
-    values = np.empty(n_rows)
+    n_rows = suspension.shape[1]
     clearance_span = bottom_z - min_clearance
-    for r in range(rows):
-        for c in range(cols):
+    best = np.inf  # lowest cost of a fully evaluated, non-lethal heading
+    best_tilt = np.nan
+    best_clearance = np.nan
+    best_heading = -1
+    all_lethal = True
+    pr, pc = r + pad, c + pad
+    # Start from the best heading of a neighbour: neighbours tend to share it, and a good early bound
+    # lets the other headings stop early.
+    for step_k in range(n_headings):
+        k = (first_heading + step_k) % n_headings
+        step_ratio = 0.0
+        known_wheels = 0
+        highest = -np.inf
+        for w in range(n_wheels):
+            rn, cn = pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]
+            h = wheel_top[rn, cn]
+            heights[w] = h
+            if np.isnan(h):
+                continue
+            known_wheels += 1
+            highest = max(highest, h)
+            s = wheel_step[rn, cn]
+            if s / max_step > step_ratio:
+                step_ratio = s / max_step
+        if known_wheels < min_known_wheels:
+            all_lethal = False  # too little known to say anything
+            continue
+        partial = known_wheels < n_wheels
+        if partial:
+            # Optimistic fill: unknown wheels as high as the highest known one lifts the body, so a
+            # belly collision found anyway is certain.
+            for w in range(n_wheels):
+                if np.isnan(heights[w]):
+                    heights[w] = highest
+        for i in range(n_rows):
+            acc = 0.0
+            for w in range(n_wheels):
+                acc += suspension[k, i, w] * heights[w]
+            values[i] = acc
+        slope_x, slope_y, z0 = values[0], values[1], values[2]
+        tilt = math.atan(math.sqrt(slope_x * slope_x + slope_y * slope_y))
+        ratio = step_ratio
+        if not partial:
+            ratio = max(ratio, tilt / max_tilt)
+            for j in range(n_rows - 3):  # limits given as tangents
+                if values[3 + j] < joint_low[j] or values[3 + j] > joint_high[j]:
+                    ratio = max(ratio, 1.0)
+            if MAX_NON_LETHAL * ratio >= best:
+                continue  # cannot beat the best heading (and best < inf: lethality is moot)
+        # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
+        corner = (abs(slope_x) + abs(slope_y)) * slack
+        # Clearance below which the heading is lethal or no better than the best one.
+        stop_below = bottom_z - clearance_span * min(1.0, best / MAX_NON_LETHAL)
+        clearance = np.inf
+        seen = 0
+        for b in range(n_body):
+            top = body_top[pr + body_offsets[k, b, 0], pc + body_offsets[k, b, 1]]
+            if np.isnan(top):
+                continue
+            seen += 1
+            underside = z0 + bottom_z + slope_x * body_xy[b, 0] + slope_y * body_xy[b, 1] - corner
+            clearance = min(clearance, underside - top)
+            if clearance < stop_below:
+                break  # lethal, or cannot beat the best heading
+        ratio = max(ratio, (bottom_z - clearance) / clearance_span)
+        if ratio >= 1.0:
+            continue  # lethal heading, whatever the unknown part holds
+        if partial or seen < min_known_body * n_body:
+            all_lethal = False  # not lethal as far as known, not known enough to rate
+            continue
+        heading_cost = MAX_NON_LETHAL * max(ratio, 0.0)
+        if heading_cost < best:
+            best = heading_cost
+            best_tilt = tilt
+            best_clearance = clearance
+            best_heading = k
+    if best_heading >= 0:
+        return best, best_tilt, best_clearance, best_heading
+    return (LETHAL if all_lethal else np.nan), np.nan, np.nan, -1
+
+
+@numba.njit(cache=True)
+def _evaluate(
+    wheel_top, wheel_step, body_top, known, pad,
+    wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
+    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, tolerance,
+    cost, tilt_out, clearance_out, heading_out,
+):  # fmt: skip
+    """Two passes: cells on even rows and columns, then the others — interpolated from their two or
+    four even neighbours when those are all rated, non-lethal and within ``tolerance`` of each other,
+    rated exactly otherwise (near hazards, unknown terrain and cost edges)."""
+    rows, cols = cost.shape
+    heights = np.empty(wheel_offsets.shape[1])
+    values = np.empty(suspension.shape[1])
+    for r in range(0, rows, 2):
+        previous = 0
+        for c in range(0, cols, 2):
             if not known[r, c]:
                 continue
-            best = np.inf  # lowest cost of a fully evaluated, non-lethal heading
-            best_tilt = np.nan
-            best_clearance = np.nan
-            best_heading = -1
-            all_lethal = True
-            pr, pc = r + pad, c + pad
-            for k in range(n_headings):
-                step_ratio = 0.0
-                known_wheels = 0
-                highest = -np.inf
-                for w in range(n_wheels):
-                    # Bilinear in wheel_top: exact on planes whatever the heading (nearest cell
-                    # when a corner is unknown).
-                    fr, fc = pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]
-                    r0, c0 = math.floor(fr), math.floor(fc)
-                    tr, tc = fr - r0, fc - c0
-                    h = (wheel_top[r0, c0] * (1 - tc) + wheel_top[r0, c0 + 1] * tc) * (1 - tr) + (
-                        wheel_top[r0 + 1, c0] * (1 - tc) + wheel_top[r0 + 1, c0 + 1] * tc
-                    ) * tr
-                    rn, cn = math.floor(fr + 0.5), math.floor(fc + 0.5)
-                    if np.isnan(h):
-                        h = wheel_top[rn, cn]
-                    heights[w] = h
-                    if np.isnan(h):
+            result = _rate_cell(
+                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
+                bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
+                heights, values,
+            )  # fmt: skip
+            cost[r, c], tilt_out[r, c], clearance_out[r, c], heading_out[r, c] = result
+            if result[3] >= 0:
+                previous = result[3]
+    for r in range(rows):
+        previous = 0
+        for c in range(r % 2 == 0, cols, 1 + (r % 2 == 0)):
+            if not known[r, c]:
+                continue
+            # Even neighbours: left/right on even rows, up/down on even columns, diagonal otherwise.
+            smooth = True
+            low, high = np.inf, -np.inf
+            n = 0
+            total_cost = 0.0
+            total_tilt = 0.0
+            total_clearance = 0.0
+            for dr in (-1, 0, 1):
+                for dc in (-1, 0, 1):
+                    nr, nc = r + dr, c + dc
+                    if (nr % 2) or (nc % 2) or (dr == 0 and dc == 0):
                         continue
-                    known_wheels += 1
-                    highest = max(highest, h)
-                    s = wheel_step[rn, cn]
-                    if s / max_step > step_ratio:
-                        step_ratio = s / max_step
-                if known_wheels < min_known_wheels:
-                    all_lethal = False  # too little known to say anything
-                    continue
-                partial = known_wheels < n_wheels
-                if partial:
-                    # Optimistic fill: unknown wheels as high as the highest known one lifts the
-                    # body, so a belly collision found anyway is certain.
-                    for w in range(n_wheels):
-                        if np.isnan(heights[w]):
-                            heights[w] = highest
-                for i in range(n_rows):
-                    acc = 0.0
-                    for w in range(n_wheels):
-                        acc += suspension[i, w] * heights[w]
-                    values[i] = acc
-                slope_x, slope_y, z0 = values[0], values[1], values[2]
-                tilt = math.atan(math.sqrt(slope_x * slope_x + slope_y * slope_y))
-                ratio = step_ratio
-                if not partial:
-                    ratio = max(ratio, tilt / max_tilt)
-                    for j in range(n_rows - 3):
-                        angle = math.atan(values[3 + j])
-                        if angle < joint_low[j] or angle > joint_high[j]:
-                            ratio = max(ratio, 1.0)
-                    if MAX_NON_LETHAL * ratio >= best:
-                        continue  # cannot beat the best heading (and best < inf: lethality is moot)
-                # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
-                corner = (abs(slope_x) + abs(slope_y)) * slack
-                clearance = np.inf
-                seen = 0
-                for b in range(n_body):
-                    top = body_top[pr + body_offsets[k, b, 0], pc + body_offsets[k, b, 1]]
-                    if np.isnan(top):
+                    if (r % 2 == 0 and dr != 0) or (c % 2 == 0 and dc != 0):
                         continue
-                    seen += 1
-                    underside = z0 + bottom_z + slope_x * body_xy[b, 0] + slope_y * body_xy[b, 1] - corner
-                    clearance = min(clearance, underside - top)
-                ratio = max(ratio, (bottom_z - clearance) / clearance_span)
-                if ratio >= 1.0:
-                    continue  # lethal heading, whatever the unknown part holds
-                if partial or seen < min_known_body * n_body:
-                    all_lethal = False  # not lethal as far as known, not known enough to rate
-                    continue
-                heading_cost = MAX_NON_LETHAL * max(ratio, 0.0)
-                if heading_cost < best:
-                    best = heading_cost
-                    best_tilt = tilt
-                    best_clearance = clearance
-                    best_heading = k
-            if best_heading >= 0:
-                cost[r, c] = best
-                tilt_out[r, c] = best_tilt
-                clearance_out[r, c] = best_clearance
-                heading_out[r, c] = best_heading
-            elif all_lethal:
-                cost[r, c] = LETHAL
+                    if nr < 0 or nr >= rows or nc < 0 or nc >= cols:
+                        smooth = False
+                        continue
+                    value = cost[nr, nc]
+                    if not (value < LETHAL):  # unknown or lethal
+                        smooth = False
+                        continue
+                    low, high = min(low, value), max(high, value)
+                    total_cost += value
+                    total_tilt += tilt_out[nr, nc]
+                    total_clearance += clearance_out[nr, nc]
+                    n += 1
+            if smooth and n > 0 and high - low <= tolerance:
+                cost[r, c] = total_cost / n
+                tilt_out[r, c] = total_tilt / n
+                clearance_out[r, c] = total_clearance / n
+                continue
+            result = _rate_cell(
+                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
+                bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
+                heights, values,
+            )  # fmt: skip
+            cost[r, c], tilt_out[r, c], clearance_out[r, c], heading_out[r, c] = result
+            if result[3] >= 0:
+                previous = result[3]
+
+
+def plane_exact_suspension(
+    geometry: ClearanceModel, headings: np.ndarray, wheel_offsets: np.ndarray, resolution: float
+) -> np.ndarray:
+    """(H, rows, N) suspension matrices for wheel heights read at the cells nearest to the wheels.
+
+    Rounding a wheel to its cell moves it by up to half a cell, which on a slope biases the heights the
+    suspension sees. For heading k the heights h' read at the rounded positions are mapped back to the
+    nominal ones by h = h' + (B − B'_k)·pinv(B'_k)·h', with B and B'_k the [1, x, y] design matrices of
+    the nominal and rounded positions: exact on any plane, unchanged residuals otherwise."""
+    nominal = np.column_stack([np.ones(len(geometry.wheels)), geometry.wheels])
+    matrices = []
+    for k, heading in enumerate(headings):
+        dx, dy = wheel_offsets[k, :, 1] * resolution, wheel_offsets[k, :, 0] * resolution
+        c, s = math.cos(heading), math.sin(heading)
+        rounded = np.column_stack([np.ones(len(dx)), c * dx + s * dy, -s * dx + c * dy])
+        correction = np.eye(len(dx)) + (nominal - rounded) @ np.linalg.pinv(rounded)
+        matrices.append(geometry.suspension @ correction)
+    return np.ascontiguousarray(matrices)
 
 
 def evaluate(
@@ -273,13 +354,15 @@ def evaluate(
     headings: np.ndarray,
     min_known_body: float = 0.5,
     min_known_wheels: int = 3,
+    refine_tolerance: float = 10.0,
 ) -> dict[str, np.ndarray]:
     """Run the check on every known cell. Inputs are (rows, cols) maps: ``wheel_top`` the highest
     terrain under a wheel patch centred on the cell, ``wheel_step`` the step height there, ``body_top``
     the highest terrain of a belly patch centred there (NaN unknown). Returns float32 layers ``cost``
     (0…100, NaN unknown), ``tilt`` [rad], ``clearance`` [m] and ``heading`` [rad] of the best heading."""
-    wheel_offsets = heading_offsets(geometry.wheels, headings, resolution)
+    wheel_offsets = np.rint(heading_offsets(geometry.wheels, headings, resolution)).astype(np.int64)
     body_offsets = np.rint(heading_offsets(geometry.body_samples, headings, resolution)).astype(np.int64)
+    suspension = plane_exact_suspension(geometry, headings, wheel_offsets, resolution)
     pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 2
     padded = [
         np.pad(a.astype(np.float64), pad, constant_values=np.nan) for a in (wheel_top, wheel_step, body_top)
@@ -290,12 +373,13 @@ def evaluate(
     _evaluate(
         *padded, known, pad,
         wheel_offsets, body_offsets, geometry.body_samples,
-        geometry.suspension, geometry.joint_low, geometry.joint_high,
+        suspension, np.tan(geometry.joint_low), np.tan(geometry.joint_high),
         geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
-        resolution, min_known_body, min_known_wheels,
+        resolution, min_known_body, min_known_wheels, refine_tolerance,
         out["cost"], out["tilt"], out["clearance"], out["heading"],
     )  # fmt: skip
     heading = out["heading"]
-    rated = np.isfinite(heading)
+    rated = heading >= 0
     heading[rated] = headings[heading[rated].astype(np.int64)]
+    heading[~rated] = np.nan  # interpolated cells have no single heading
     return out

@@ -69,7 +69,7 @@ class FusionSettings:
     min_variance: float = 1e-4  # [m²] floor of one cloud's measurement of a cell
     mahalanobis_threshold: float = 4.0  # [-] beyond it, the prior is inflated to agree
     max_variance: float = 1.0  # [m²] points noisier than this are not fused
-    cluster_sigmas: float = 2.5  # [-] half-width of a cell's upper consistent cluster, in point σ
+    cluster_sigmas: float = 5.0  # [-] half-width of a cell's upper consistent cluster, in point σ
 
 
 @dataclass(frozen=True)

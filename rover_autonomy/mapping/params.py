@@ -36,7 +36,7 @@ SPECS: tuple[ParamSpec, ...] = (
         range=(1.0, 100.0), advanced=True,
     ),
     ParamSpec(
-        "cluster_sigmas", 2.5, "Half-width of a cell's upper consistent cluster of points, in point sigmas",
+        "cluster_sigmas", 5.0, "Half-width of a cell's upper consistent cluster of points, in point sigmas",
         range=(0.5, 10.0), advanced=True,
     ),
     ParamSpec("max_range", 30.0, "Points further from the camera are not fused", range=(0.5, 200.0), unit="m"),

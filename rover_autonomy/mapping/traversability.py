@@ -60,11 +60,17 @@ def _cells(length: float, resolution: float) -> int:
 def plane_fit(support: np.ndarray, window: int, resolution: float, min_support: float):
     """(slope [rad], roughness [m], unknown fraction) of a least-squares plane over window×window cells."""
     valid = np.isfinite(support)
-    w = valid.astype(np.float64)
-    z = np.where(valid, support, 0.0).astype(np.float64)
+    # float32 moments (twice as fast) stay well conditioned with heights and cell coordinates taken
+    # about the map's centre.
+    offset = float(np.mean(support[valid])) if valid.any() else 0.0
+    w = valid.astype(np.float32)
+    z = np.where(valid, support - offset, 0.0).astype(np.float32)
     rows, cols = support.shape
-    # Local coordinates in cells, centred on the map to keep the moment sums well conditioned.
-    yy, xx = np.meshgrid(np.arange(rows) - rows / 2, np.arange(cols) - cols / 2, indexing="ij")
+    yy, xx = np.meshgrid(
+        np.arange(rows, dtype=np.float32) - rows / 2,
+        np.arange(cols, dtype=np.float32) - cols / 2,
+        indexing="ij",
+    )
 
     def mean(a):
         return ndimage.uniform_filter(a, window, mode="constant", cval=0.0)
