@@ -31,8 +31,12 @@ def share_dir() -> Path:
     raise FileNotFoundError(f"cannot find the {PACKAGE} data directory (config/, worlds/)")
 
 
+def config_dir() -> Path:
+    return share_dir() / "config"
+
+
 def config_path(name: str) -> Path:
-    return share_dir() / "config" / name
+    return config_dir() / name
 
 
 def worlds_dir() -> Path:

@@ -21,7 +21,11 @@ SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
 EXECUTABLES: dict[str, str] = {
+    "stereo_processor": "rover_autonomy.perception.stereo_node:main",
     "terrain_mapper": "rover_autonomy.mapping.node:main",
+    "path_planner": "rover_autonomy.planning.planner_node:main",
+    "path_follower": "rover_autonomy.planning.follower_node:main",
+    "rover_sim": "rover_autonomy.sim.node:main",
 }
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
@@ -45,12 +49,18 @@ class NodeEntry:
         return self.package == PACKAGE
 
     @property
-    def module(self) -> str:
-        """Python module whose ``main()`` runs this node (our nodes only)."""
-        return EXECUTABLES[self.executable].split(":")[0]
+    def target(self) -> str:
+        """``module:function`` that runs this node (our nodes only)."""
+        return EXECUTABLES[self.executable]
 
 
 NODES: tuple[NodeEntry, ...] = (
+    NodeEntry(
+        name="rover_sim",
+        executable="rover_sim",
+        profiles=frozenset({"sim"}),
+        parameter_files=("rover_sim.yaml",),
+    ),
     NodeEntry(
         name="robot_state_publisher",
         executable="robot_state_publisher",
@@ -59,9 +69,20 @@ NODES: tuple[NodeEntry, ...] = (
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
     ),
     NodeEntry(
-        name="terrain_mapper",
-        executable="terrain_mapper",
-        parameter_files=("terrain_mapper.yaml",),
+        name="stereo_processor",
+        executable="stereo_processor",
+        parameter_files=("stereo_processor.yaml",),
+        # The mast cameras of config/rover.yaml see flat ground from 1.45 m depth (95 px of disparity);
+        # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
+        parameters={"disparity_range": 128},
+    ),
+    NodeEntry(name="terrain_mapper", executable="terrain_mapper", parameter_files=("terrain_mapper.yaml",)),
+    NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
+    NodeEntry(
+        name="path_follower",
+        executable="path_follower",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),  # a replay never drives
+        parameter_files=("path_follower.yaml",),
     ),
 )
 
@@ -108,3 +129,26 @@ def nodes_for(profile: str, overrides: dict[str, dict[str, object]] | None = Non
             )
         )
     return result
+
+
+def launch_plan(
+    profile: str, config_dir: str, overrides: dict[str, dict[str, object]] | None = None
+) -> list[dict]:
+    """Per node, the arguments of ``launch_ros.actions.Node``: one plan for launch files and the CLI.
+
+    Parameter files are resolved against ``config_dir``; inline parameters come after them so they win.
+    """
+    plan = []
+    for node in nodes_for(profile, overrides):
+        files = [f"{config_dir}/{name}" for name in node.parameter_files]
+        plan.append(
+            {
+                "package": node.package,
+                "executable": node.executable,
+                "name": node.name,
+                "parameters": [*files, dict(node.parameters)],
+                "remappings": list(node.remappings),
+                "output": "screen",
+            }
+        )
+    return plan

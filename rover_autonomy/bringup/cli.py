@@ -1,0 +1,160 @@
+"""``rover-autonomy``: the command line of the stack.
+
+Subcommands of the bringup itself (``launch``, ``params``, ``demo``) live here; each capability adds
+its own (``world``, ``sim``, ``mission``…) as a module with ``add_arguments(parser)`` and
+``run(args) -> int``, registered in :data:`CAPABILITY_COMMANDS`. Bad arguments are answered with one
+line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from rover_autonomy.bringup import graph
+
+# subcommand -> module providing add_arguments(parser), run(args) and HELP (else its docstring's first line).
+CAPABILITY_COMMANDS: dict[str, str] = {
+    "world": "rover_autonomy.worlds.cli",
+    "mission": "rover_autonomy.missions.cli",
+}
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line instead of the usage block."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parse_override(text: str) -> tuple[str, str, object]:
+    """``NODE.NAME=VALUE`` -> (node, parameter, value parsed as YAML, as ROS would)."""
+    import yaml
+
+    target, sep, raw = text.partition("=")
+    node, dot, name = target.partition(".")
+    if not (sep and dot and node and name):
+        raise argparse.ArgumentTypeError(f"expected NODE.PARAMETER=VALUE, got {text!r}")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as err:
+        raise argparse.ArgumentTypeError(f"cannot parse value of {target}: {err}") from err
+    return node, name, value
+
+
+def _overrides(items: list[tuple[str, str, object]]) -> dict[str, dict[str, object]]:
+    result: dict[str, dict[str, object]] = {}
+    for node, name, value in items:
+        result.setdefault(node, {})[name] = value
+    return result
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from rover_autonomy.bringup import launcher
+    from rover_autonomy.resources import config_dir
+
+    try:
+        plan = graph.launch_plan(args.profile, str(config_dir()), _overrides(args.param))
+        launcher.Launcher(plan).check()
+    except (ValueError, launcher.LaunchError) as err:
+        print(f"rover-autonomy launch: {err}", file=sys.stderr)
+        return 2
+    if args.dry_run:
+        for step in plan:
+            if step["package"] == graph.PACKAGE:
+                print(" ".join(launcher.node_command(step)))
+            else:
+                print(
+                    f"ros2 run {step['package']} {step['executable']} "
+                    + " ".join(launcher.ros_arguments(step))
+                )
+        return 0
+    return launcher.run(plan)
+
+
+def node_parameters(executable: str):
+    """(title, parameter specs) of one of our node executables."""
+    module = importlib.import_module(graph.EXECUTABLES[executable].split(":")[0])
+    title = (module.__doc__ or executable).strip().splitlines()[0]
+    return title, module.PARAMETERS
+
+
+def cmd_params(args: argparse.Namespace) -> int:
+    from rover_autonomy.parameters import render_yaml
+    from rover_autonomy.resources import config_path
+
+    if args.node not in graph.EXECUTABLES:
+        known = ", ".join(sorted(graph.EXECUTABLES)) or "none yet"
+        print(f"rover-autonomy params: unknown node {args.node!r} (known: {known})", file=sys.stderr)
+        return 2
+    title, specs = node_parameters(args.node)
+    text = render_yaml(args.node, specs, title)
+    if args.write:
+        path = config_path(f"{args.node}.yaml")
+        path.write_text(text)
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from rover_autonomy.rover_model import load_rover_model
+
+    model = load_rover_model()
+    print(f"rover model {model.name}: {len(model.wheels)} wheels, {model.total_mass:.0f} kg")
+    print(f"sim profile nodes: {', '.join(n.name for n in graph.nodes_for('sim')) or 'none yet'}")
+    print("demo: the simulator and the navigation stack have not landed yet; nothing to drive.")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="rover-autonomy", description=__doc__.strip().splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=OneLineParser)
+
+    launch = sub.add_parser("launch", help="run a profile's nodes as child processes (no launch_ros needed)")
+    launch.add_argument("profile", choices=graph.PROFILES)
+    launch.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_parse_override,
+        metavar="NODE.NAME=VALUE",
+        help="override a node parameter (repeatable)",
+    )
+    launch.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
+    launch.set_defaults(handler=cmd_launch)
+
+    params = sub.add_parser("params", help="print (or --write) a node's documented config/<node>.yaml")
+    params.add_argument("node")
+    params.add_argument("--write", action="store_true")
+    params.set_defaults(handler=cmd_params)
+
+    demo = sub.add_parser("demo", help="the main job on the embedded default (what `make demo` runs)")
+    demo.set_defaults(handler=cmd_demo)
+
+    for name, module_name in CAPABILITY_COMMANDS.items():
+        module = importlib.import_module(module_name)
+        help_text = getattr(module, "HELP", None) or (module.__doc__ or name).strip().splitlines()[0]
+        command = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command)
+        command.set_defaults(handler=module.run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rover_autonomy.rover_model import RoverModelError
+
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.handler(args) or 0)
+    except RoverModelError as err:
+        print(f"rover-autonomy {args.command}: invalid rover model: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
