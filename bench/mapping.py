@@ -29,8 +29,15 @@ import numpy as np  # noqa: E402
 
 from rover_autonomy.mapping.mapper import TerrainMapper  # noqa: E402
 from rover_autonomy.mapping.scoring import score, truth_grid  # noqa: E402
-from rover_autonomy.mapping.synthetic import CloudSimulator, make_terrain, rover_pose_on_terrain  # noqa: E402
+from rover_autonomy.mapping.synthetic import (  # noqa: E402
+    CloudSimulator,
+    make_terrain,
+    poses_facing_rocks,
+    rover_pose_on_terrain,
+    terrain_from_world,
+)
 from rover_autonomy.rover_model import load_rover_model  # noqa: E402
+from rover_autonomy.worlds import load_world  # noqa: E402
 
 MODEL = load_rover_model()
 SECOND = 1_000_000_000
@@ -144,31 +151,28 @@ def slopes() -> None:
               f"({'lethal' if centre.min() == 100 else 'not lethal'})")  # fmt: skip
 
 
-def rover_poses(terrain, rng, count: int, rock_height: float):
-    """Up to ``count`` rover poses (x, y, yaw), each 3.5–7 m from a rock taller than ``rock_height`` and
-    roughly facing it (so that enough tall rocks are seen), on ground flat enough to stand on."""
-    rocks = terrain.rocks[
-        (terrain.rocks[:, 3] > rock_height) & (np.abs(terrain.rocks[:, :2]).max(axis=1) < 16)
+def synthetic_cases(seeds: int):
+    return [
+        (f"seed {100 + s}", lambda s=s: (make_terrain(100 + s, size=50.0), (0.0, 0.0))) for s in range(seeds)
     ]
-    poses = []
-    for rock in rng.permutation(rocks)[:count]:
-        for _ in range(20):
-            bearing = rng.uniform(-math.pi, math.pi)
-            distance = rng.uniform(3.5, 7.0)
-            x, y = rock[0] - distance * math.cos(bearing), rock[1] - distance * math.sin(bearing)
-            yaw = bearing + rng.uniform(-0.35, 0.35)
-            contacts = MODEL.contact_points()[:, :2]
-            c, s = math.cos(yaw), math.sin(yaw)
-            under = contacts @ np.array([[c, s], [-s, c]]) + [x, y]
-            heights = terrain.height_at(np.append(under[:, 0], x), np.append(under[:, 1], y))
-            if heights.max() - heights.min() < 0.25:
-                poses.append((x, y, yaw))
-                break
-    return poses
 
 
-def quality(seeds: int, poses: int) -> None:
-    print(f"\n## Quality ({seeds} seeds x {poses} poses, 2 clouds 0.5 m apart each, k = 0.15)")
+def world_cases(names):
+    cases = []
+    for name in names:
+
+        def load(name=name):
+            world = load_world(name)
+            centre = (world.start.x, world.start.y)
+            return terrain_from_world(world, centre, 50.0), centre
+
+        cases.append((f"world {name}", load))
+    return cases
+
+
+def quality(title: str, cases, poses: int) -> None:
+    """``poses`` rover poses on each terrain of ``cases`` (name, () -> (terrain, centre))."""
+    print(f"\n## Quality: {title} ({poses} poses each, 2 clouds 0.5 m apart)")
     rock_threshold = MODEL.body.bottom_z
     strict_threshold = MODEL.body.bottom_z - MODEL.limits.min_belly_clearance
     totals = dict.fromkeys(
@@ -177,11 +181,11 @@ def quality(seeds: int, poses: int) -> None:
     worst_rmse = 0.0
     maps = 0
     start = time.perf_counter()
-    for seed in range(seeds):
-        terrain = make_terrain(100 + seed, size=50.0)
+    for index, (_, make) in enumerate(cases):
+        terrain, centre = make()
         simulator = CloudSimulator(terrain, MODEL)
-        rng = np.random.default_rng(seed)
-        for x1, y1, yaw in rover_poses(terrain, rng, poses, rock_threshold):
+        rng = np.random.default_rng(index)
+        for x1, y1, yaw in poses_facing_rocks(terrain, MODEL, rng, poses, rock_threshold, centre):
             mapper = TerrainMapper(MODEL)
             points_ref = []
             for i, back in enumerate((0.5, 0.0)):
@@ -242,12 +246,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=8)
     parser.add_argument("--poses", type=int, default=12, help="rover poses per seed")
+    parser.add_argument("--worlds", default="mars,moon", help="shipped worlds to add ('' for none)")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
     if not args.skip_speed:
         speed()
     slopes()
-    quality(args.seeds, args.poses)
+    if args.seeds:
+        quality(f"{args.seeds} synthetic terrains, k = 0.15", synthetic_cases(args.seeds), args.poses)
+    worlds = [w for w in args.worlds.split(",") if w]
+    if worlds:
+        quality(f"shipped worlds {', '.join(worlds)}, around the start", world_cases(worlds), args.poses)
 
 
 if __name__ == "__main__":

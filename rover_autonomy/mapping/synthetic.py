@@ -136,6 +136,22 @@ def make_terrain(
     return Terrain(heights.astype(np.float64), resolution, origin, np.array(rocks).reshape(-1, 5))
 
 
+def terrain_from_world(world, centre=(0.0, 0.0), size: float = 50.0) -> Terrain:
+    """The ground truth of a world of :mod:`rover_autonomy.worlds` (surface with rocks, explicit rocks),
+    cropped to a square of side ``size`` [m] around ``centre`` so that the ray-casting mesh stays small."""
+    grid = world.grid
+    half = round(size / 2 / grid.resolution)
+    col = round((centre[0] - grid.origin[0]) / grid.resolution)
+    row = round((centre[1] - grid.origin[1]) / grid.resolution)
+    r0, c0 = max(row - half, 0), max(col - half, 0)
+    r1, c1 = min(row + half + 1, grid.shape[0]), min(col + half + 1, grid.shape[1])
+    origin = (grid.origin[0] + c0 * grid.resolution, grid.origin[1] + r0 * grid.resolution)
+    rocks = world.rocks
+    base = world.terrain_height_at(rocks["x"], rocks["y"])
+    table = np.column_stack([rocks["x"], rocks["y"], rocks["diameter"], rocks["height"], base])
+    return Terrain(np.asarray(world.surface[r0:r1, c0:c1], dtype=np.float64), grid.resolution, origin, table)
+
+
 def rover_pose_on_terrain(terrain: Terrain, model: RoverModel, x: float, y: float, yaw: float) -> np.ndarray:
     """4x4 base_link→map pose of the rover standing at (x, y) heading ``yaw``: height and attitude from
     a least-squares plane through the terrain under its wheel contact points."""
@@ -150,6 +166,39 @@ def rover_pose_on_terrain(terrain: Terrain, model: RoverModel, x: float, y: floa
     transform[:3, :3] = rpy_to_matrix(0.0, 0.0, yaw) @ rpy_to_matrix(roll, pitch, 0.0)
     transform[:3, 3] = (x, y, z0)
     return transform
+
+
+def poses_facing_rocks(
+    terrain: Terrain,
+    model: RoverModel,
+    rng: np.random.Generator,
+    count: int,
+    rock_height: float,
+    centre=(0.0, 0.0),
+) -> list[tuple[float, float, float]]:
+    """Up to ``count`` rover poses (x, y, yaw), each 3.5–7 m from a rock taller than ``rock_height`` and
+    roughly facing it (so that enough tall rocks are seen), on ground flat enough to stand on."""
+    near = np.abs(terrain.rocks[:, :2] - np.asarray(centre)).max(axis=1) < 16
+    rocks = terrain.rocks[(terrain.rocks[:, 3] > rock_height) & near]
+    poses = []
+    targets = list(rng.permutation(rocks)[:count])
+    while len(targets) < count:  # too few tall rocks: random poses make up the number
+        x, y = np.asarray(centre) + rng.uniform(-12, 12, 2)
+        targets.append(np.array([x + 5.0, y, 0.0, 0.0, 0.0]))
+    contacts = model.contact_points()[:, :2]
+    for rock in targets:
+        for _ in range(20):
+            bearing = rng.uniform(-math.pi, math.pi)
+            distance = rng.uniform(3.5, 7.0)
+            x, y = rock[0] - distance * math.cos(bearing), rock[1] - distance * math.sin(bearing)
+            yaw = bearing + rng.uniform(-0.35, 0.35)
+            c, s = math.cos(yaw), math.sin(yaw)
+            under = contacts @ np.array([[c, s], [-s, c]]) + [x, y]
+            heights = terrain.height_at(np.append(under[:, 0], x), np.append(under[:, 1], y))
+            if heights.max() - heights.min() < 0.25:
+                poses.append((x, y, yaw))
+                break
+    return poses
 
 
 class CloudSimulator:
