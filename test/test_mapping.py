@@ -334,3 +334,30 @@ def test_quality_against_ground_truth():
         false += result.false_lethal
     assert rocks >= 3 and lethal == rocks
     assert false <= 0.02 * rated
+
+
+def test_incremental_traversability_equals_a_full_run():
+    import copy
+
+    from rover_autonomy.mapping.synthetic import CloudSimulator, make_terrain, rover_pose_on_terrain
+
+    terrain = make_terrain(11, size=30.0)
+    simulator = CloudSimulator(terrain, MODEL, stride=2)
+    rng = np.random.default_rng(11)
+    mapper = TerrainMapper(MODEL, {"length_x": 16.0, "length_y": 16.0})
+    mapper.update_traversability()  # empty map: everything computed once
+    for i in range(4):  # driving 1.5 m per cloud moves the window too
+        pose = rover_pose_on_terrain(terrain, MODEL, 1.5 * i, 0.3 * i, 0.2)
+        mapper.add_odometry((i + 1) * SECOND, pose[:3, 3], _quaternion(pose[:3, :3]))
+        mapper.add_cloud((i + 1) * SECOND, MODEL.stereo.left_frame, simulator.cloud(pose, rng)[0])
+        mapper.process()
+        box = mapper.grid.dirty
+        assert box is not None and (box[1] - box[0]) * (box[3] - box[2]) < mapper.grid["cost"].size
+        mapper.update_traversability()
+        reference = copy.deepcopy(mapper.grid)
+        mapper.chain.run(reference, full=True)
+        for name in ("cost", "step", "wheel_top", "body_top", "clearance"):
+            assert np.array_equal(mapper.grid[name], reference[name], equal_nan=True), name
+        assert np.allclose(mapper.grid["slope"], reference["slope"], atol=1e-4, equal_nan=True)
+    assert (mapper.grid["cost"] == 100).any() and (mapper.grid["cost"] < 50).any()
+    assert mapper.grid.take_dirty() is None  # nothing left to do

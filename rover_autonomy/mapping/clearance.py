@@ -255,7 +255,7 @@ def _evaluate(
     wheel_top, wheel_step, body_top, known, pad,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
     bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, tolerance,
-    cost, tilt_out, clearance_out, heading_out,
+    row_parity, col_parity, cost, tilt_out, clearance_out, heading_out,
 ):  # fmt: skip
     """Two passes: cells on even rows and columns, then the others — interpolated from their two or
     four even neighbours when those are all rated, non-lethal and within ``tolerance`` of each other,
@@ -263,9 +263,11 @@ def _evaluate(
     rows, cols = cost.shape
     heights = np.empty(wheel_offsets.shape[1])
     values = np.empty(suspension.shape[1])
-    for r in range(0, rows, 2):
+    # "Even" cells are even in the map frame (row + row_parity), so that a window of the map gets the
+    # same coarse cells as the whole map.
+    for r in range(row_parity % 2, rows, 2):
         previous = 0
-        for c in range(0, cols, 2):
+        for c in range(col_parity % 2, cols, 2):
             if not known[r, c]:
                 continue
             result = _rate_cell(
@@ -279,7 +281,8 @@ def _evaluate(
                 previous = result[3]
     for r in range(rows):
         previous = 0
-        for c in range(r % 2 == 0, cols, 1 + (r % 2 == 0)):
+        even_row = (r + row_parity) % 2 == 0
+        for c in range((col_parity + 1) % 2 if even_row else 0, cols, 2 if even_row else 1):
             if not known[r, c]:
                 continue
             # Even neighbours: left/right on even rows, up/down on even columns, diagonal otherwise.
@@ -292,9 +295,9 @@ def _evaluate(
             for dr in (-1, 0, 1):
                 for dc in (-1, 0, 1):
                     nr, nc = r + dr, c + dc
-                    if (nr % 2) or (nc % 2) or (dr == 0 and dc == 0):
+                    if (nr + row_parity) % 2 or (nc + col_parity) % 2 or (dr == 0 and dc == 0):
                         continue
-                    if (r % 2 == 0 and dr != 0) or (c % 2 == 0 and dc != 0):
+                    if (even_row and dr != 0) or ((c + col_parity) % 2 == 0 and dc != 0):
                         continue
                     if nr < 0 or nr >= rows or nc < 0 or nc >= cols:
                         smooth = False
@@ -355,6 +358,7 @@ def evaluate(
     min_known_body: float = 0.5,
     min_known_wheels: int = 3,
     refine_tolerance: float = 10.0,
+    parity: tuple[int, int] = (0, 0),
 ) -> dict[str, np.ndarray]:
     """Run the check on every known cell. Inputs are (rows, cols) maps: ``wheel_top`` the highest
     terrain under a wheel patch centred on the cell, ``wheel_step`` the step height there, ``body_top``
@@ -376,7 +380,7 @@ def evaluate(
         suspension, np.tan(geometry.joint_low), np.tan(geometry.joint_high),
         geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
         resolution, min_known_body, min_known_wheels, refine_tolerance,
-        out["cost"], out["tilt"], out["clearance"], out["heading"],
+        int(parity[0]) % 2, int(parity[1]) % 2, out["cost"], out["tilt"], out["clearance"], out["heading"],
     )  # fmt: skip
     heading = out["heading"]
     rated = heading >= 0

@@ -234,6 +234,13 @@ def fuse_cells(
     elevation[touched] = np.where(new, measured, prior + gain * innovation)
     variance[touched] = np.where(new, measured_var, (1.0 - gain) * prior_var)
     grid["count"].reshape(-1)[touched] += counts
+    touched_rows, touched_cols = np.divmod(touched, cols)
+    grid.mark_dirty(
+        int(touched_rows.min()),
+        int(touched_rows.max()) + 1,
+        int(touched_cols.min()),
+        int(touched_cols.max()) + 1,
+    )
     grid["time"].reshape(-1)[touched] = (stamp_ns - grid.t0_ns) * 1e-9
     resolution = grid["horizontal_sigma"].reshape(-1)
     measured_horizontal = np.sqrt(sum_horizontal[touched] / counts)

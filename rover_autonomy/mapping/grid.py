@@ -28,6 +28,8 @@ class ElevationMap:
         self.shape = (round(length_y / resolution), round(length_x / resolution))  # (rows, cols)
         self.origin_index = self._origin_for(centre)  # (col, row) index of cell (0, 0) in the frame
         self.t0_ns: int | None = None  # reference of the time layer
+        # Cells changed since the last take_dirty(): (row0, row1, col0, col1), half-open, or None.
+        self.dirty: tuple[int, int, int, int] | None = None
         self.layers: dict[str, np.ndarray] = {}
         for name in FUSION_LAYERS:
             self.add_layer(name, 0.0 if name == "count" else math.nan)
@@ -86,6 +88,19 @@ class ElevationMap:
         for name, layer in self.layers.items():
             layer.fill(0.0 if name == "count" else math.nan)
         self.t0_ns = None
+        self.mark_dirty(0, self.shape[0], 0, self.shape[1])
+
+    def mark_dirty(self, row0: int, row1: int, col0: int, col1: int) -> None:
+        """Grow the changed box by rows [row0, row1) and columns [col0, col1)."""
+        if self.dirty is not None:
+            r0, r1, c0, c1 = self.dirty
+            row0, row1, col0, col1 = min(row0, r0), max(row1, r1), min(col0, c0), max(col1, c1)
+        self.dirty = (row0, row1, col0, col1)
+
+    def take_dirty(self) -> tuple[int, int, int, int] | None:
+        """The box changed since the last call (None: nothing changed), and forget it."""
+        dirty, self.dirty = self.dirty, None
+        return dirty
 
     def move_to(self, centre) -> tuple[int, int]:
         """Recentre the window on ``centre`` (x, y) [m]; returns the shift in (cols, rows)."""
@@ -105,4 +120,9 @@ class ElevationMap:
                 moved[dst_r, dst_c] = layer[src_r, src_c]
             self.layers[name] = moved
         self.origin_index = new_origin
+        if self.dirty is not None:  # the changed box moves with the data
+            r0, r1, c0, c1 = self.dirty
+            r0, r1 = max(r0 - shift_row, 0), min(r1 - shift_row, rows)
+            c0, c1 = max(c0 - shift_col, 0), min(c1 - shift_col, cols)
+            self.dirty = (r0, r1, c0, c1) if r0 < r1 and c0 < c1 else None
         return shift_col, shift_row

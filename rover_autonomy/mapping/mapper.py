@@ -100,6 +100,7 @@ class TerrainMapper:
         )
         resolution = self.grid.resolution
         self.chain = TraversabilityChain(clearance_model(self.model, 2 * resolution), resolution, settings)
+        self.grid.mark_dirty(0, self.grid.shape[0], 0, self.grid.shape[1])  # new settings: rate everything
         jump = JumpLimits(v["jump_distance"], v["jump_speed"], v["jump_angle"], v["jump_yaw_rate"])
         old = getattr(self, "poses", None)
         self.poses = PoseBuffer(round(v["pose_buffer"] * 1e9), round(v["max_pose_gap"] * 1e9), jump)

@@ -115,7 +115,12 @@ def _min_filter(support: np.ndarray, size: int) -> np.ndarray:
 
 
 class TraversabilityChain:
-    """Runs the layer chain on an :class:`ElevationMap` for one rover model."""
+    """Runs the layer chain on an :class:`ElevationMap` for one rover model.
+
+    Incremental, as a Nav2 layer's update_bounds/update_costs: only the cells whose inputs changed since
+    the last run (the map's dirty box, grown by the reach of the filters and of the rover footprint) are
+    recomputed, on a window with margins wide enough that they come out as a full run would give them.
+    """
 
     def __init__(
         self, geometry: clearance.ClearanceModel, resolution: float, settings: TraversabilitySettings
@@ -124,11 +129,42 @@ class TraversabilityChain:
         self.resolution = resolution
         self.settings = settings
         self.headings = np.arange(settings.headings) * (2 * math.pi / settings.headings)
+        s = settings
+        patch = max(_cells(s.step_window, resolution), _cells(s.wheel_patch, resolution), 3) // 2
+        points = np.vstack([geometry.wheels, geometry.body_samples])
+        footprint = math.ceil(np.hypot(points[:, 0], points[:, 1]).max() / resolution) + 1
+        # A changed support cell changes filtered layers within `filters` cells, and costs within
+        # `patch + footprint` cells; computing those needs inputs a further `filters + footprint` out.
+        self.filters = max(_cells(s.slope_window, resolution) // 2, patch)
+        self.reach = max(self.filters, patch + footprint)
+        self.margin = self.filters + footprint + 1
 
-    def run(self, grid: ElevationMap) -> None:
+    def run(self, grid: ElevationMap, full: bool = False) -> None:
+        """Bring the traversability layers of ``grid`` up to date with its elevation."""
+        rows, cols = grid.shape
+        box = grid.take_dirty()
+        if full or "cost" not in grid.layers:
+            box = (0, rows, 0, cols)
+        if box is None:
+            return
+        r0, r1, c0, c1 = box
+        # Output region: the changed cells grown by the reach; input window: that plus a margin.
+        o0, o1 = max(r0 - self.reach, 0), min(r1 + self.reach, rows)
+        p0, p1 = max(c0 - self.reach, 0), min(c1 + self.reach, cols)
+        w0, w1 = max(o0 - self.margin, 0), min(o1 + self.margin, rows)
+        v0, v1 = max(p0 - self.margin, 0), min(p1 + self.margin, cols)
+        parity = (int(grid.origin_index[1]) + w0, int(grid.origin_index[0]) + v0)  # map-frame row, col
+        layers = self._compute(grid, (slice(w0, w1), slice(v0, v1)), parity)
+        inner = (slice(o0 - w0, o1 - w0), slice(p0 - v0, p1 - v0))
+        for name, values in layers.items():
+            if name not in grid.layers:
+                grid.add_layer(name)
+            grid.layers[name][o0:o1, p0:p1] = values[inner]
+
+    def _compute(self, grid: ElevationMap, window, parity) -> dict[str, np.ndarray]:
         s, res = self.settings, self.resolution
-        elevation, variance = grid["elevation"], grid["variance"]
-        trusted = (variance <= s.max_sigma**2) & ~(grid["horizontal_sigma"] > s.max_horizontal_sigma)
+        elevation, variance = grid["elevation"][window], grid["variance"][window]
+        trusted = (variance <= s.max_sigma**2) & ~(grid["horizontal_sigma"][window] > s.max_horizontal_sigma)
         support = np.where(trusted, elevation, np.nan).astype(np.float32)
         slope, roughness, unknown = plane_fit(support, _cells(s.slope_window, res), res, s.min_fit_support)
         step_size = _cells(s.step_window, res)
@@ -139,13 +175,20 @@ class TraversabilityChain:
         wheel_top = _max_filter(support, _cells(s.wheel_patch, res))
         body_top = _max_filter(support, 3)
         check = clearance.evaluate(
-            wheel_top, step, body_top, np.isfinite(support), g, res, self.headings, s.min_known_body
+            wheel_top,
+            step,
+            body_top,
+            np.isfinite(support),
+            g,
+            res,
+            self.headings,
+            s.min_known_body,
+            parity=parity,
         )
-        layers = {
+        return {
             "slope": slope, "roughness": roughness, "unknown": unknown, "step": step,
             "traversability": traversability, "wheel_top": wheel_top, "body_top": body_top, **check,
         }  # fmt: skip
-        grid.layers.update(layers)
 
 
 def to_costmap(cost: np.ndarray) -> np.ndarray:
