@@ -119,8 +119,12 @@ class Rig:
 
         return self.ros.spin_until(found, timeout=timeout)
 
-    def elevation_at(self, stamp_ns):
-        msg = next(m for m in self.elevations if stamp_to_ns(m.header.stamp) == stamp_ns)
+    def elevation_at(self, stamp_ns, timeout=5.0):
+        def found():
+            return next((m for m in self.elevations if stamp_to_ns(m.header.stamp) == stamp_ns), None)
+
+        msg = self.ros.spin_until(found, timeout=timeout)
+        assert msg is not None, f"no elevation map at {stamp_ns} ns"
         return pointcloud_to_arrays(msg, ("x", "y", "z", "variance"))
 
     def good_map(self, stamp_s, x=0.0, seed=0):

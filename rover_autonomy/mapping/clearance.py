@@ -216,7 +216,7 @@ def _rate_cell(
             for j in range(n_rows - 3):  # limits given as tangents
                 if values[3 + j] < joint_low[j] or values[3 + j] > joint_high[j]:
                     ratio = max(ratio, 1.0)
-            if MAX_NON_LETHAL * ratio >= best:
+            if MAX_NON_LETHAL * ratio > best:
                 continue  # cannot beat the best heading (and best < inf: lethality is moot)
         # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
         corner = (abs(slope_x) + abs(slope_y)) * slack
@@ -240,7 +240,8 @@ def _rate_cell(
             all_lethal = False  # not lethal as far as known, not known enough to rate
             continue
         heading_cost = MAX_NON_LETHAL * max(ratio, 0.0)
-        if heading_cost < best:
+        # Ties go to the lowest heading index: the result does not depend on the search order.
+        if heading_cost < best or (heading_cost == best and k < best_heading):
             best = heading_cost
             best_tilt = tilt
             best_clearance = clearance
