@@ -158,7 +158,7 @@ def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float)
     return np.stack([y / resolution, x / resolution], axis=-1)
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"})
 def _rate_cell(
     r, c, first_heading, wheel_top, wheel_step, body_top, pad,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
