@@ -6,13 +6,12 @@ import math
 import numpy as np
 import pytest
 
-from rover_autonomy.mapping import clearance, params
+from rover_autonomy.mapping import clearance
 from rover_autonomy.mapping.fusion import FusionSettings, StereoNoiseModel, fuse_points
 from rover_autonomy.mapping.grid import ElevationMap
 from rover_autonomy.mapping.mapper import TerrainMapper
 from rover_autonomy.mapping.poses import Added, Lookup, PoseBuffer
 from rover_autonomy.mapping.traversability import TraversabilityChain, TraversabilitySettings, to_costmap
-from rover_autonomy.resources import config_path
 from rover_autonomy.rover_model import load_rover_model
 
 MODEL = load_rover_model()
@@ -276,10 +275,6 @@ def test_pose_jump_clears_the_map():
     keys = [e.key for e in mapper.take_events()]
     assert keys == ["pose_jump", "too_old"]
     assert not mapper.grid.known.any() and mapper.counters["map_resets"] == 1
-
-
-def test_config_file_is_rendered_from_the_spec():
-    assert config_path("terrain_mapper.yaml").read_text() == params.render()
 
 
 # -- end to end on a synthetic rocky terrain ---------------------------------------------------------

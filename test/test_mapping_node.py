@@ -253,3 +253,12 @@ def test_pose_jump_clears_the_map(ros):
     assert_flat(rig, costmap, x=25.0)
     elevation = rig.elevation_at(round(2.3 * SECOND))
     assert elevation["x"].min() > 25.0  # nothing from before the jump
+
+
+def test_config_file_is_rendered_from_the_spec():
+    from rover_autonomy.bringup.cli import node_parameters
+    from rover_autonomy.parameters import render_yaml
+    from rover_autonomy.resources import config_path
+
+    title, specs = node_parameters("terrain_mapper")
+    assert config_path("terrain_mapper.yaml").read_text() == render_yaml("terrain_mapper", specs, title)

@@ -1,4 +1,4 @@
-"""``terrain_mapper``: ``stereo/points`` + ``odom`` → ``terrain/elevation``, ``terrain/costmap``, diagnostics.
+"""terrain_mapper: stereo clouds and odometry to an elevation map and a rover-centre costmap.
 
 A thin shell over :class:`rover_autonomy.mapping.mapper.TerrainMapper`: it converts messages, feeds the
 core, logs the core's events (throttled, with a diagnostics status) and publishes the maps stamped with
@@ -29,6 +29,8 @@ from rover_autonomy.ros_common.conversions import (
 )
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
 from rover_autonomy.rover_model import load_rover_model
+
+PARAMETERS = SPECS  # read by ``rover-autonomy params`` to write config/terrain_mapper.yaml
 
 
 class TerrainMapperNode(RoverNode):

@@ -1,14 +1,12 @@
 """Parameters of ``terrain_mapper``: one spec table driving the node, its descriptors and
-``config/terrain_mapper.yaml`` (regenerate with ``python -m rover_autonomy.mapping.params``)."""
+``config/terrain_mapper.yaml`` (regenerate with ``rover-autonomy params terrain_mapper --write``).
+Pure, so the core (:class:`rover_autonomy.mapping.mapper.TerrainMapper`) takes its defaults from here."""
 
 from __future__ import annotations
 
-import sys
-
-from rover_autonomy.parameters import ParamSpec, render_yaml
+from rover_autonomy.parameters import ParamSpec
 
 NODE_NAME = "terrain_mapper"
-TITLE = "terrain_mapper: stereo clouds + odometry -> elevation map and rover-centre costmap"
 
 SPECS: tuple[ParamSpec, ...] = (
     # map geometry
@@ -86,11 +84,3 @@ SPECS: tuple[ParamSpec, ...] = (
     ),
     ParamSpec("jump_yaw_rate", 2.0, "Turn-rate allowance of the pose-jump test", range=(0.0, 100.0), unit="rad/s"),
 )  # fmt: skip
-
-
-def render() -> str:
-    return render_yaml(NODE_NAME, SPECS, TITLE)
-
-
-if __name__ == "__main__":
-    sys.stdout.write(render())
