@@ -178,6 +178,24 @@ def slopes() -> None:
               f"({'lethal' if centre.min() == 100 else 'not lethal'})")  # fmt: skip
 
 
+VERBOSE = False
+
+
+def report_missed_rocks(grid, truth, terrain, rover, threshold: float) -> None:
+    """Print the observed rocks taller than ``threshold`` whose centre cell is not lethal."""
+    rocks = terrain.rocks[terrain.rocks[:, 3] > threshold]
+    row, col, inside = grid.cell_of(rocks[:, 0], rocks[:, 1])
+    for rock, r, c in zip(rocks[inside], row[inside], col[inside], strict=True):
+        cost = grid["cost"][r, c]
+        if np.isfinite(cost) and cost < 100:
+            print(
+                f"  rock at ({rock[0]:.1f}, {rock[1]:.1f}) D {rock[2]:.2f} m h {rock[3]:.2f} m, "
+                f"{math.hypot(rock[0] - rover[0], rock[1] - rover[1]):.1f} m away: cost {cost:.0f} "
+                f"(truth {truth['cost'][r, c]:.0f}), mapped top {grid['elevation'][r, c] - rock[4]:.2f} m "
+                f"(truth {truth['elevation'][r, c] - rock[4]:.2f} m), clearance {grid['clearance'][r, c]:.2f} m"
+            )
+
+
 def synthetic_cases(seeds: int):
     return [
         (f"seed {100 + s}", lambda s=s: (make_terrain(100 + s, size=50.0), (0.0, 0.0))) for s in range(seeds)
@@ -234,6 +252,8 @@ def quality(title: str, cases, poses: int) -> None:
             rover = (x, y)
             result = score(mapper.grid, truth, terrain, rover, 8.0, rock_threshold)
             strict = score(mapper.grid, truth, terrain, rover, 8.0, strict_threshold)
+            if VERBOSE:
+                report_missed_rocks(mapper.grid, truth, terrain, rover, rock_threshold)
             # Reference: the same points, plain per-cell mean, on the same cells.
             grid = mapper.grid
             pts = np.concatenate(points_ref)
@@ -275,7 +295,10 @@ def main() -> None:
     parser.add_argument("--poses", type=int, default=12, help="rover poses per seed")
     parser.add_argument("--worlds", default="mars,moon", help="shipped worlds to add ('' for none)")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--verbose", action="store_true", help="print the tall rocks that are not lethal")
     args = parser.parse_args()
+    global VERBOSE
+    VERBOSE = args.verbose
     if not args.skip_speed:
         speed()
     slopes()
