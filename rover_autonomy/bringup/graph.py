@@ -22,6 +22,7 @@ SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 # Our executables: name -> "module:function". Each capability adds its node here.
 EXECUTABLES: dict[str, str] = {
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
+    "terrain_mapper": "rover_autonomy.mapping.node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
     "path_follower": "rover_autonomy.planning.follower_node:main",
     "rover_sim": "rover_autonomy.sim.node:main",
@@ -75,6 +76,7 @@ NODES: tuple[NodeEntry, ...] = (
         # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
         parameters={"disparity_range": 128},
     ),
+    NodeEntry(name="terrain_mapper", executable="terrain_mapper", parameter_files=("terrain_mapper.yaml",)),
     NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
     NodeEntry(
         name="path_follower",
