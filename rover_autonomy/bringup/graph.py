@@ -21,6 +21,8 @@ SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
 EXECUTABLES: dict[str, str] = {
+    "base_controller": "rover_autonomy.control.node:main",
+    "wheel_odometry": "rover_autonomy.odometry.node:main",
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
     "terrain_mapper": "rover_autonomy.mapping.node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
@@ -67,6 +69,17 @@ NODES: tuple[NodeEntry, ...] = (
         package="robot_state_publisher",
         profiles=frozenset({"gazebo", "hardware"}),
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
+    ),
+    NodeEntry(
+        name="base_controller",
+        executable="base_controller",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),
+        parameter_files=("base_controller.yaml",),
+    ),
+    NodeEntry(
+        name="wheel_odometry",
+        executable="wheel_odometry",
+        parameter_files=("wheel_odometry.yaml",),
     ),
     NodeEntry(
         name="stereo_processor",
