@@ -15,7 +15,9 @@ import sys
 from rover_autonomy.bringup import graph
 
 # subcommand -> module providing add_arguments(parser) and run(args); its docstring's first line is the help.
-CAPABILITY_COMMANDS: dict[str, str] = {}
+CAPABILITY_COMMANDS: dict[str, str] = {
+    "urdf": "rover_autonomy.description.cli",
+}
 
 
 class OneLineParser(argparse.ArgumentParser):
