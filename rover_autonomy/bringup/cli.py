@@ -67,7 +67,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             else:
                 print(
                     f"ros2 run {step['package']} {step['executable']} "
-                    + " ".join(launcher.ros_arguments(step))
+                    + " ".join(launcher.foreign_arguments(step))
                 )
         return 0
     return launcher.run(plan)

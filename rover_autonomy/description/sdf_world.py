@@ -18,8 +18,9 @@ Heightmap geometry: Gazebo samples a square image over ``<size>`` centred on ``<
 last pixels on the border (node-registered, like the world rasters, so no half-cell shift), image row 0
 at +y (north). The master raster's rows go north, so the image is the raster flipped vertically.
 Rocks are spherical caps of the rock's base diameter D and height h above the terrain under its centre
-(sphere radius (D²/4 + h²)/(2h), centre h − R above the ground): one static model, one collision and
-visual per rock, collision shapes every Gazebo physics engine supports.
+(sphere radius (D²/4 + h²)/(2h), centre h − R above the ground), one collision and
+visual per rock (one static model per 10 m square), collision shapes every Gazebo physics engine
+supports.
 
 Atmosphere: SDF has one model, ``adiabatic`` (temperature [K] and pressure [Pa] at z = 0, temperature
 gradient [K/m]). Mars: 610 Pa mean surface pressure, 210 K mean surface temperature, −2.5 K/km
@@ -44,6 +45,10 @@ TEXTURE_TILE = 10.0  # [m] side of the ground covered by one copy of the texture
 SDF_FILE = "world.sdf"
 META_FILE = "gazebo.yaml"
 MAX_HEIGHTMAP = 4097  # largest heightmap side [px] written (2^12 + 1)
+# Rocks are grouped into one static model per square of this side [m]: small links for the physics
+# broad phase and for libsdformat (whose sibling-name checks grow with the square of a link's children).
+ROCK_TILE = 10.0
+ROCK_COLOURS = {"mars": (0.45, 0.38, 0.32, 1.0), "moon": (0.5, 0.5, 0.5, 1.0)}
 PHYSICS_STEP = 0.002  # [s] max_step_size: the embedded simulator's order of magnitude (2-5 ms)
 
 
@@ -298,19 +303,23 @@ def build_world(world: WorldData, out_dir: str | Path) -> Path:
 
 
 def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
+    """Rocks as spherical caps, grouped into one static model per :data:`ROCK_TILE` square."""
     rocks = world.rocks
     count = len(rocks["x"])
-    if count == 0:
-        return
-    model = ET.SubElement(world_el, "model", name="rocks")
-    _text(model, "static", True)
-    link = ET.SubElement(model, "link", name="rocks")
     digits = max(4, len(str(count - 1)))
+    colour = ROCK_COLOURS[world.planet]
+    tiles: dict[tuple[int, int], ET.Element] = {}
     for i in range(count):
         d, h = float(rocks["diameter"][i]), float(rocks["height"][i])
         if not (d > 0 and h > 0):
             continue
         x, y = float(rocks["x"][i]), float(rocks["y"][i])
+        key = (math.floor((x - world.origin[0]) / ROCK_TILE), math.floor((y - world.origin[1]) / ROCK_TILE))
+        if key not in tiles:
+            model = ET.SubElement(world_el, "model", name=f"rocks_{key[0]}_{key[1]}")
+            _text(model, "static", True)
+            tiles[key] = ET.SubElement(model, "link", name="rocks")
+        link = tiles[key]
         radius, centre = spherical_cap(d, h)
         z = _bilinear(terrain, world.origin, world.resolution, x, y) + centre
         for tag in ("collision", "visual"):
@@ -318,8 +327,7 @@ def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
             _text(el, "pose", (x, y, z, 0, 0, 0))
             _text(ET.SubElement(ET.SubElement(el, "geometry"), "sphere"), "radius", radius)
             if tag == "visual":
-                material = ET.SubElement(el, "material")
-                _text(material, "diffuse", (0.45, 0.38, 0.32, 1.0) if world.planet == "mars" else (0.5, 0.5, 0.5, 1.0))
+                _text(ET.SubElement(el, "material"), "diffuse", colour)
 
 
 def world_data(world) -> WorldData:
