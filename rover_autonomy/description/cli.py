@@ -22,7 +22,9 @@ BRIDGE_FILE = "gz_bridge.yaml"
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", metavar="FILE", help="write the URDF to FILE instead of printing it")
-    parser.add_argument("--rover", metavar="FILE", help="rover model (default: the package's config/rover.yaml)")
+    parser.add_argument(
+        "--rover", metavar="FILE", help="rover model (default: the package's config/rover.yaml)"
+    )
     parser.add_argument(
         "--hardware", action="store_true", help="no Gazebo tags: the description for the real rover"
     )

@@ -107,7 +107,7 @@ def controllers_yaml(model: RoverModel) -> str:
             "# is the rover model's command order, the order base_controller publishes in.",
             "controller_manager:",
             "  ros__parameters:",
-            f"    # Control loop rate [Hz].",
+            "    # Control loop rate [Hz].",
             f"    update_rate: {CONTROLLER_UPDATE_RATE}",
             "    use_sim_time: true",
             "    # Wheel rates [rad/s] from drive_controller/commands (std_msgs/Float64MultiArray).",

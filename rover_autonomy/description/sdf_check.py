@@ -99,7 +99,7 @@ def referenced_files(sdf_path: Path) -> list[tuple[str, Path]]:
     found = []
     for path, element in element_paths(root):
         text = (element.text or "").strip()
-        if element.tag not in FILE_ELEMENTS or not text or element.tag != "uri" and "/texture/" not in path:
+        if element.tag not in FILE_ELEMENTS or not text or (element.tag != "uri" and "/texture/" not in path):
             continue
         if text.startswith("file://"):
             text = text[len("file://") :]
@@ -119,7 +119,9 @@ def check_heightmap(png: Path) -> list[str]:
     rows, cols = image.shape[:2]
     side_ok = rows == cols and rows >= 3 and (rows - 1) & (rows - 2) == 0
     if not side_ok:
-        problems.append(f"{png.name}: Gazebo heightmaps are square with 2^n+1 pixels a side, got {rows}x{cols}")
+        problems.append(
+            f"{png.name}: Gazebo heightmaps are square with 2^n+1 pixels a side, got {rows}x{cols}"
+        )
     return problems
 
 
@@ -130,7 +132,9 @@ def check_world_sdf(sdf_path: str | Path) -> list[str]:
         root = ET.parse(sdf_path).getroot()
     except (OSError, ET.ParseError) as err:
         return [f"{sdf_path}: {err}"]
-    problems = [f"{sdf_path.name}: element {p} is not one the exporter writes" for p in unknown_elements(root)]
+    problems = [
+        f"{sdf_path.name}: element {p} is not one the exporter writes" for p in unknown_elements(root)
+    ]
     for path, file in referenced_files(sdf_path):
         if not file.is_file():
             problems.append(f"{sdf_path.name}: {path} names {file}, which does not exist")

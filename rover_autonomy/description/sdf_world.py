@@ -8,7 +8,8 @@ What is written into ``out_dir``:
                        the sun as a directional light, the terrain heightmap, the rocks
 ``terrain.png``        16-bit grey heightmap of (2ⁿ+1)² pixels resampled (bilinear) from the float
                        master terrain; pixel 0 is ``z_min``, 65535 is ``z_min + z_range``
-``terrain_texture.png``  copied from the world when it has one (heightmap diffuse texture), with a
+``terrain_texture.png``  the world's texture (heightmap diffuse), copied unless the export sits inside
+                       the world directory (then referred to as ``../terrain_texture.png``), with a
                        flat ``terrain_normal.png`` (SDF requires a normal map beside it)
 ``gazebo.yaml``        what the launch file needs: world name, start pose and the terrain height under
                        it (spawn), gravity, heightmap quantisation
@@ -30,6 +31,7 @@ gradient [K/m]). Mars: 610 Pa mean surface pressure, 210 K mean surface temperat
 from __future__ import annotations
 
 import math
+import os
 import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
@@ -137,7 +139,8 @@ def _bilinear(terrain: np.ndarray, origin, resolution: float, x: float, y: float
     fc, fr = col - c0, row - r0
     t = terrain
     return float(
-        (1 - fr) * ((1 - fc) * t[r0, c0] + fc * t[r0, c0 + 1]) + fr * ((1 - fc) * t[r0 + 1, c0] + fc * t[r0 + 1, c0 + 1])
+        (1 - fr) * ((1 - fc) * t[r0, c0] + fc * t[r0, c0 + 1])
+        + fr * ((1 - fc) * t[r0 + 1, c0] + fc * t[r0 + 1, c0 + 1])
     )
 
 
@@ -203,8 +206,13 @@ def build_world(world: WorldData, out_dir: str | Path) -> Path:
         raise GazeboExportError(f"cannot write {out / HEIGHTMAP_FILE}")
     texture = None
     if world.texture is not None and Path(world.texture).is_file():
-        texture = TEXTURE_FILE
-        shutil.copyfile(world.texture, out / TEXTURE_FILE)
+        source = Path(world.texture).resolve()
+        if out.resolve().is_relative_to(source.parent):
+            # An export inside its world directory refers to the world's texture instead of copying it.
+            texture = os.path.relpath(source, out.resolve())
+        else:
+            texture = TEXTURE_FILE
+            shutil.copyfile(source, out / TEXTURE_FILE)
         # SDF requires a normal map beside the diffuse texture: a flat one (the heightmap's own
         # geometry gives the shading normals).
         flat = np.zeros((8, 8, 3), np.uint8)
@@ -358,3 +366,33 @@ def export_sdf(world_dir: str | Path, out_dir: str | Path) -> Path:
             "rover_autonomy.worlds is not available in this installation: cannot load a world to export"
         ) from err
     return build_world(world_data(load_world(world_dir)), out_dir)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m rover_autonomy.description.sdf_world WORLD OUT_DIR``: export and check a world."""
+    import argparse
+    import sys
+
+    from rover_autonomy.description.sdf_check import check_world_sdf
+
+    parser = argparse.ArgumentParser(
+        prog="python -m rover_autonomy.description.sdf_world",
+        description="Export a world (moon, mars or a world directory) to Gazebo SDF 1.9",
+    )
+    parser.add_argument("world")
+    parser.add_argument("out_dir")
+    args = parser.parse_args(argv)
+    try:
+        path = export_sdf(args.world, args.out_dir)
+    except (ValueError, OSError) as err:  # WorldError, GazeboExportError: one line each
+        print(f"gazebo export: {err}", file=sys.stderr)
+        return 2
+    problems = check_world_sdf(path)
+    for problem in problems:
+        print(f"gazebo export: {problem}", file=sys.stderr)
+    print(f"wrote {path}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

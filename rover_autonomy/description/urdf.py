@@ -488,7 +488,10 @@ def _gazebo_plugins(robot: ET.Element, controllers_file: str) -> None:
     )
     ET.SubElement(control, "parameters").text = controllers_file
     states = ET.SubElement(
-        ref, "plugin", filename="gz-sim-joint-state-publisher-system", name="gz::sim::systems::JointStatePublisher"
+        ref,
+        "plugin",
+        filename="gz-sim-joint-state-publisher-system",
+        name="gz::sim::systems::JointStatePublisher",
     )
     ET.SubElement(states, "topic").text = GZ_TOPICS["joint_states"]
     odom = ET.SubElement(
