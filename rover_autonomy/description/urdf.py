@@ -121,7 +121,9 @@ def rods_inertial(origin: np.ndarray, ends: list[np.ndarray], mass: float, secti
 
 
 def _fmt(value: float) -> str:
-    text = f"{value:.9g}"
+    """Shortest text that reads back as the same double (frames compose exactly)."""
+    text = repr(float(value))
+    text = text[:-2] if text.endswith(".0") else text
     return "0" if text == "-0" else text
 
 
