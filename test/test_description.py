@@ -291,7 +291,7 @@ def test_three_rockers_with_a_differential_is_refused_in_one_line():
     extra = copy.deepcopy(data["suspension"]["rockers"][0])
     extra["name"] = "rocker_middle"
     data["suspension"]["rockers"].append(extra)
-    with pytest.raises(UrdfError, match="differential needs exactly two rockers.*set differential: false"):
+    with pytest.raises(UrdfError, match=r"differential needs exactly two rockers.*set differential: false"):
         build_urdf(parse_rover_model(data), controllers_file=CONTROLLERS)
 
 
@@ -302,11 +302,11 @@ def test_names_that_collide_or_are_invalid_are_refused():
         build_urdf(parse_rover_model(data), gazebo=False)
     data = _raw_model()
     data["stereo"]["left_frame"] = "left camera"
-    with pytest.raises(UrdfError, match="'left camera'.*not a valid ROS/URDF name"):
+    with pytest.raises(UrdfError, match=r"'left camera'.*not a valid ROS/URDF name"):
         build_urdf(parse_rover_model(data), gazebo=False)
     with pytest.raises(UrdfError, match="camera rate"):
         build_urdf(MODEL, camera_rate=math.nan, controllers_file=CONTROLLERS)
-    with pytest.raises(UrdfError, match="ros2_controllers.yaml"):
+    with pytest.raises(UrdfError, match=r"ros2_controllers\.yaml"):
         build_urdf(MODEL)
 
 

@@ -119,7 +119,7 @@ def exported(tmp_path_factory):
 
 
 def test_world_elements_carry_planet_sun_and_terrain(exported):
-    world, path, root = exported
+    world, _, root = exported
     assert root.get("version") == "1.9"
     w = root.find("world")
     assert [float(v) for v in w.find("gravity").text.split()] == [0.0, 0.0, -3.711]
