@@ -1,6 +1,6 @@
 """Launch the 'gazebo' profile: Gazebo Harmonic runs a Moon/Mars world and the rover; the stack is unchanged.
 
-    ros2 launch rover_autonomy gazebo.launch.py world:=mars [camera_rate:=2.0] [gui:=false]
+    ros2 launch rover_autonomy gazebo.launch.py world:=mars [camera_rate:=2.0] [gui:=false] [physics:=dartsim]
 
 Starts `gz sim` (ros_gz_sim's gz_sim.launch.py) on the world's Gazebo export, robot_state_publisher
 serving the URDF generated from config/rover.yaml, the rover spawned from `robot_description`

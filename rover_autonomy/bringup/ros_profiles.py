@@ -23,6 +23,11 @@ SPAWN_DROP = 0.05
 GAZEBO_DIR = "gazebo"  # a world directory's Gazebo export (rover_autonomy.description.sdf_world)
 GAZEBO_INSTALL = "apt install ros-{distro}-ros-gz ros-{distro}-gz-ros2-control ros-{distro}-ros2-controllers"
 RECTIFY_MODES = ("none", "image_proc", "stereo_node")
+# Gazebo physics engines (launch argument physics) -> the gz-physics plugin `gz sim` loads.
+PHYSICS_ENGINES = {
+    "dartsim": "gz-physics-dartsim-plugin",
+    "bullet-featherstone": "gz-physics-bullet-featherstone-plugin",
+}
 # hardware.yaml keys naming a driver topic -> the contract topic our nodes subscribe to.
 DRIVER_TOPICS = {
     "left_image": "stereo/left/image_rect",
@@ -122,8 +127,16 @@ def resolve_gazebo_world(world: str) -> Path:
     )
 
 
-def gazebo_setup(world: str, config_dir: str, camera_rate: float, gui: bool = True) -> ProfileSetup:
-    """Overrides, arguments and `gz sim` arguments of the gazebo profile for ``world``."""
+def gazebo_setup(
+    world: str, config_dir: str, camera_rate: float, gui: bool = True, physics: str = "dartsim"
+) -> ProfileSetup:
+    """Overrides, arguments and `gz sim` arguments of the gazebo profile for ``world``.
+
+    ``physics`` picks the engine: ``dartsim`` (Gazebo's default; the rocker differential is enforced by
+    gz_ros2_control) or ``bullet-featherstone`` (a bilateral mimic constraint; docs/gazebo.md).
+    """
+    if physics not in PHYSICS_ENGINES:
+        raise ProfileError(f"physics: {physics!r} is not one of {', '.join(PHYSICS_ENGINES)}")
     from rover_autonomy.description.sdf_world import META_FILE, SDF_FILE
     from rover_autonomy.description.urdf import build_urdf
     from rover_autonomy.rover_model import load_rover_model
@@ -155,7 +168,7 @@ def gazebo_setup(world: str, config_dir: str, camera_rate: float, gui: bool = Tr
     ]
     # -r: run at start; -s --headless-rendering: server only, cameras still render (no display needed).
     flags = "-r -v 3" if gui else "-r -s --headless-rendering -v 3"
-    setup.gz_args = f"{flags} {folder / SDF_FILE}"
+    setup.gz_args = f"{flags} --physics-engine {PHYSICS_ENGINES[physics]} {folder / SDF_FILE}"
     return setup
 
 
