@@ -155,6 +155,11 @@ def test_gazebo_setup_serves_the_urdf_and_spawns_at_the_world_start(gazebo):
     assert gazebo.gz_args.startswith("-r -s --headless-rendering") and gazebo.gz_args.endswith(
         "gazebo/world.sdf"
     )
+    assert "--physics-engine gz-physics-dartsim-plugin" in gazebo.gz_args
+    featherstone = ros_profiles.gazebo_setup("moon", "/c", 2.0, physics="bullet-featherstone")
+    assert "--physics-engine gz-physics-bullet-featherstone-plugin" in featherstone.gz_args
+    with pytest.raises(ros_profiles.ProfileError, match="physics: 'ode' is not one of"):
+        ros_profiles.gazebo_setup("moon", "/c", 2.0, physics="ode")
     assert all(s["parameters"][-1]["use_sim_time"] for s in steps.values())
 
 
