@@ -89,9 +89,10 @@ def _gazebo() -> list:
         except ValueError as err:
             raise RuntimeError(f"camera_rate: expected a frame rate in Hz ({err})") from err
         gui = LaunchConfiguration("gui").perform(context).lower() in ("true", "1", "yes")
+        physics = LaunchConfiguration("physics").perform(context)
         config_dir = _config_dir()
         try:
-            prepared = ros_profiles.gazebo_setup(world, config_dir, rate, gui)
+            prepared = ros_profiles.gazebo_setup(world, config_dir, rate, gui, physics)
         except ValueError as err:  # ProfileError, UrdfError, RoverModelError: one line each
             raise RuntimeError(str(err)) from err
         gz_sim = IncludeLaunchDescription(
@@ -117,6 +118,11 @@ def _gazebo() -> list:
         ),
         DeclareLaunchArgument(
             "gui", default_value="true", description="false: server only, headless rendering"
+        ),
+        DeclareLaunchArgument(
+            "physics",
+            default_value="dartsim",
+            description="dartsim or bullet-featherstone (bilateral rocker differential; docs/gazebo.md)",
         ),
         OpaqueFunction(function=setup),
     ]
