@@ -66,17 +66,28 @@ def reference_disparity(left: np.ndarray, right: np.ndarray) -> np.ndarray:
     return disparity
 
 
-def interleaved_ms(runs: dict, repeats: int) -> dict[str, tuple[float, float]]:
-    """(median, minimum) time [ms] of each callable, run in turns so load changes hit all alike."""
+def interleaved_ms(runs: dict, repeats: int) -> dict[str, tuple[float, float, float]]:
+    """(median wall, minimum wall, median CPU) time [ms] of each callable, run in turns so that load
+    changes hit all of them alike. CPU time (all threads of this process) is the least sensitive to
+    other processes competing for the 2 cores."""
     for fn in runs.values():
         fn()  # warm-up (numba compilation, allocations)
-    times: dict[str, list[float]] = {name: [] for name in runs}
+    wall: dict[str, list[float]] = {name: [] for name in runs}
+    cpu: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
         for name, fn in runs.items():
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             fn()
-            times[name].append(time.perf_counter() - start)
-    return {name: (1000 * float(np.median(t)), 1000 * min(t)) for name, t in times.items()}
+            wall[name].append(time.perf_counter() - start)
+            cpu[name].append(time.process_time() - start_cpu)
+    return {
+        name: (
+            1000 * float(np.median(wall[name])),
+            1000 * min(wall[name]),
+            1000 * float(np.median(cpu[name])),
+        )
+        for name in runs
+    }
 
 
 def camera_info(cal: CameraCalibration):
@@ -105,6 +116,8 @@ def quality() -> None:
         ("ours, defaults", {}),
         ("ours, lr_check", {"lr_check": True}),
         ("ours, match_left_border off", {"match_left_border": False}),
+        ("ours, full_dp (8 paths)", {"full_dp": True}),
+        ("ours, block matching, window 11", {"stereo_algorithm": 0, "correlation_window_size": 11}),
     ):
         processor = StereoProcessor()
         processor.update(**changes)
@@ -166,11 +179,11 @@ def speed(repeats: int) -> None:
         checked.destroy_node()
     finally:
         rclpy.try_shutdown(context=context)
-    bare_median, bare_min = times["bare"]
+    bare_median, bare_min, bare_cpu = times["bare"]
     print(
         f"\nSpeed 640x480 mono8, 64 disparities, default parameters, {THREADS} threads, {repeats} runs each"
     )
-    print(f"{'':40s} {'median':>9s} {'ratio':>6s} {'min':>8s} {'ratio':>6s} {'pairs/s':>8s}")
+    print(f"{'':42s} {'wall median':>16s} {'wall min':>15s} {'CPU median':>15s} {'pairs/s':>8s}")
     for key, label in (
         ("bare", "bare OpenCV matcher, our parameters"),
         ("padded", "  same OpenCV work on the left-padded pair"),
@@ -178,10 +191,10 @@ def speed(repeats: int) -> None:
         ("node", "node path (messages in and out)"),
         ("lr", "node path with lr_check"),
     ):
-        median, fastest = times[key]
+        median, fastest, cpu = times[key]
         print(
-            f"{label:40s} {median:6.1f} ms {median / bare_median:5.2f}x {fastest:5.1f} ms {fastest / bare_min:5.2f}x "
-            f"{1000 / median:8.1f}"
+            f"{label:42s} {median:6.1f} ms {median / bare_median:5.2f}x {fastest:5.1f} ms {fastest / bare_min:5.2f}x "
+            f"{cpu:5.1f} ms {cpu / bare_cpu:5.2f}x {1000 / median:8.1f}"
         )
     print(
         f"points per cloud: {cloud.width}; glibc keeps freed memory (as stereo_processor's main): {allocator}"

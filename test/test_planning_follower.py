@@ -133,7 +133,7 @@ def test_stops_and_reports_blocked_when_nothing_is_safe():
     f.set_plan(straight_plan(5.5, 10, 15, 10))
     d = f.decide((5.5, 10.0, 0.0), costmap, GEO)
     assert d.status == "blocked" and d.vx == 0.0 and d.wz == 0.0
-    assert "no safe arc" in d.reason
+    assert d.reason.startswith("hazard: no safe arc")
 
 
 def test_unknown_cells_follow_the_configured_policy():

@@ -11,7 +11,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from rover_autonomy.planning.follower_node import PathFollowerNode
-from rover_autonomy.planning.planner_node import PathPlannerNode
+from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     GridGeometry,
@@ -39,7 +39,10 @@ class Rig:
         self.odom_pub = node.create_publisher(Odometry, "odom", qos.for_topic("odom"))
         self.goal_pub = node.create_publisher(PoseStamped, "goal_pose", qos.for_topic("goal_pose"))
         self.estop_pub = node.create_publisher(Bool, "emergency_stop", qos.for_topic("emergency_stop"))
-        self.plans, self.states, self.cmds = [], [], []
+        self.plans, self.states, self.cmds, self.plan_status = [], [], [], []
+        node.create_subscription(
+            String, PLAN_STATUS_TOPIC, lambda m: self.plan_status.append(m.data), qos.profile("latched")
+        )
         node.create_subscription(Path, "plan", self.plans.append, qos.for_topic("plan"))
         node.create_subscription(
             String,
@@ -254,3 +257,37 @@ def test_config_files_are_generated_from_the_parameter_specs():
         title, specs = cli.node_parameters(name)
         assert config_path(f"{name}.yaml").read_text() == render_yaml(name, specs, title)
         assert any(n.name == name and n.executable == name for n in graph.NODES)
+
+
+def test_hazard_stop_asks_for_a_plan_and_does_not_loop_on_an_unchanged_one(ros):
+    # The follower treats cost >= 90 as unsafe, the planner only forbids 100: a band of cost 95 across
+    # the way stops the rover, the planner replans once, finds the same plan and says so.
+    rig = driving(start(ros, follower_params=[Parameter("max_cost", value=90)]))
+    costs = np.zeros((200, 200), np.int8)
+    costs[:, 106:109] = 95
+    rig.costmap(costs)
+    rig.drive_tick()
+    assert rig.wait_state("blocked: hazard"), rig.states
+    rig.drive_tick(seconds=0.5)
+    plans = len(rig.plans)
+    rig.drive_tick(seconds=1.0)
+    assert len(rig.plans) == plans  # no plan churn while the follower stays blocked
+    assert any(s.startswith("planned: unchanged") for s in rig.plan_status), rig.plan_status
+    assert_stopped(rig)
+
+
+def test_wall_without_gap_ends_in_failed_no_path(ros):
+    rig = driving(start(ros))
+    costs = np.zeros((200, 200), np.int8)
+    costs[:, 120:124] = 100
+    rig.costmap(costs)
+    rig.drive_tick()
+    assert rig.wait_state("failed: no path"), rig.states
+    assert_stopped(rig)
+
+
+def test_invalid_start_up_parameters_are_refused(ros):
+    with pytest.raises(ValueError, match="map_to_odom"):
+        PathPlannerNode(context=ros.context, parameter_overrides=[Parameter("map_to_odom", value=[1.0, 2.0])])
+    with pytest.raises(Exception, match="lookahead"):
+        PathFollowerNode(context=ros.context, parameter_overrides=[Parameter("lookahead", value=-1.0)])

@@ -145,22 +145,19 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(ros):
     client = rig.io.create_client(SetParameters, "/stereo_processor/set_parameters")
     assert ros.spin_until(client.service_is_ready)
 
-    def set_int(name, value):
-        request = SetParameters.Request(
-            parameters=[
-                ParameterMsg(
-                    name=name, value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
-                )
-            ]
-        )
-        future = client.call_async(request)
+    def set_parameter(name, value):
+        if isinstance(value, float):
+            typed = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+        else:
+            typed = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+        future = client.call_async(SetParameters.Request(parameters=[ParameterMsg(name=name, value=typed)]))
         assert ros.spin_until(future.done)
         return future.result().results[0]
 
-    assert set_int("disparity_range", 32).successful
-    assert not set_int("disparity_range", 40).successful  # step 16
-    assert not set_int("correlation_window_size", 6).successful  # odd only
-    refused = set_int("P1", 500)  # P2 defaults to 200
+    assert set_parameter("disparity_range", 32).successful
+    assert not set_parameter("disparity_range", 40).successful  # step 16
+    assert not set_parameter("correlation_window_size", 6).successful  # odd only
+    refused = set_parameter("P1", 500.0)  # P2 defaults to 200
     assert not refused.successful and "P1 < P2" in refused.reason
     rig.send_infos()
     rig.send_pair(10**9)

@@ -17,6 +17,7 @@ from rover_autonomy.bringup import graph
 # subcommand -> module providing add_arguments(parser), run(args) and HELP (else its docstring's first line).
 CAPABILITY_COMMANDS: dict[str, str] = {
     "world": "rover_autonomy.worlds.cli",
+    "mission": "rover_autonomy.missions.cli",
     "urdf": "rover_autonomy.description.cli",
 }
 

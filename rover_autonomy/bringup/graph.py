@@ -24,6 +24,7 @@ EXECUTABLES: dict[str, str] = {
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
     "path_follower": "rover_autonomy.planning.follower_node:main",
+    "rover_sim": "rover_autonomy.sim.node:main",
 }
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
@@ -57,6 +58,12 @@ class NodeEntry:
 
 
 NODES: tuple[NodeEntry, ...] = (
+    NodeEntry(
+        name="rover_sim",
+        executable="rover_sim",
+        profiles=frozenset({"sim"}),
+        parameter_files=("rover_sim.yaml",),
+    ),
     NodeEntry(
         name="robot_state_publisher",
         executable="robot_state_publisher",

@@ -56,8 +56,8 @@ class MatcherParams:
     speckle_size: int = 100  # [px] connected regions smaller than this are removed (0: off)
     speckle_range: int = 2  # [px] disparity step that separates speckle regions
     disp12_max_diff: int = 1  # [px] OpenCV's built-in left-right check; -1 disables it
-    P1: int = 50  # SGBM penalty of a +-1 disparity change between neighbours (scales with window area)
-    P2: int = 200  # SGBM penalty of larger disparity changes; must exceed P1
+    P1: float = 50.0  # SGBM penalty of a +-1 disparity change between neighbours (scales with window area)
+    P2: float = 200.0  # SGBM penalty of larger disparity changes; must exceed P1
     match_left_border: bool = True  # pad the pair so the left border is matched too
     lr_check: bool = False  # full left-right consistency check (a second matcher run)
     lr_check_tolerance: float = 1.0  # [px]
@@ -112,8 +112,8 @@ def _create(p: MatcherParams):
         minDisparity=p.min_disparity,
         numDisparities=p.disparity_range,
         blockSize=p.correlation_window_size,
-        P1=p.P1,
-        P2=p.P2,
+        P1=round(p.P1),
+        P2=round(p.P2),
         disp12MaxDiff=p.disp12_max_diff,
         preFilterCap=p.prefilter_cap,
         uniquenessRatio=round(p.uniqueness_ratio),

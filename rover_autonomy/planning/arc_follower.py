@@ -32,6 +32,8 @@ import numpy as np
 from rover_autonomy.planning.costs import LETHAL
 from rover_autonomy.planning.global_planner import GridGeometry
 
+HAZARD = "hazard"  # reasons of stops caused by the terrain begin with this: the planner replans on them
+
 
 @dataclass(frozen=True)
 class FollowerConfig:
@@ -43,14 +45,14 @@ class FollowerConfig:
     sample_step: float = 0.05  # [m] spacing of the cost samples along an arc
     lookahead: float = 1.5  # [m] carrot distance along the plan
     min_safe_length: float = 0.8  # [m] an arc must stay safe at least this far
-    max_cost: int = 90  # samples at or above this cost end an arc's safe length
+    max_cost: int = 100  # samples at or above this cost end an arc's safe length (100: lethal only)
     unknown_cost: float | None = 50.0  # cost of unknown samples; None makes them unsafe
     progress_weight: float = 1.0
     cost_weight: float = 1.5
     path_weight: float = 0.4
     clearance_weight: float = 0.8
     point_turn_angle: float = 1.0  # [rad] carrot bearing beyond which the rover turns in place
-    point_turn_max_cost: int = 90  # no point turn on a cell at or above this cost
+    point_turn_max_cost: int = 100  # no point turn on a cell at or above this cost
     slowdown_length: float = 1.0  # [m] stretch of the arc whose worst cost sets the speed
     cost_slowdown: float = 0.7  # speed × (1 − cost_slowdown · cost / 100)
     turn_slowdown: float = 0.5  # speed × (1 − turn_slowdown · |curvature| / max curvature)
@@ -152,7 +154,8 @@ class ArcFollower:
             if here >= c.point_turn_max_cost:
                 return _stop(
                     "blocked",
-                    f"carrot {heading_error:+.2f} rad off and cell cost {here} too high to turn in place",
+                    f"{HAZARD}: cell cost {here} too high to turn in place "
+                    f"(the plan is {heading_error:+.2f} rad off the heading)",
                 )
             wz = math.copysign(min(c.max_yaw_rate, 2.0 * abs(heading_error)), heading_error)
             return Decision(
@@ -185,7 +188,7 @@ class ArcFollower:
         if not safe.any():
             return _stop(
                 "blocked",
-                f"no safe arc: every arc meets cost >= {c.max_cost} within {required:.2f} m",
+                f"{HAZARD}: no safe arc, every arc meets cost >= {c.max_cost} within {required:.2f} m",
                 distance_to_goal=to_goal,
             )
 

@@ -116,6 +116,7 @@ class GlobalPlanner:
         self._plan_factors: np.ndarray | None = None  # the factors the current plan was made on
         self._labels: np.ndarray | None = None
         self._block_min: np.ndarray | None = None
+        self._goal_xy: tuple[float, float] | None = None  # world goal of the last plan [m]
         self._goal_cell: tuple[int, int] | None = None
         self._potentials: np.ndarray | None = None
         self._path: np.ndarray | None = None  # cells of the current plan
@@ -158,6 +159,7 @@ class GlobalPlanner:
         """A full optimal plan from ``start_xy`` to ``goal_xy`` (world [m], the costmap's frame)."""
         if self.factors is None:
             return PlanResult(False, "no costmap")
+        self._goal_xy = (float(goal_xy[0]), float(goal_xy[1]))
         geo = self.geometry
         goal = geo.to_cell(*goal_xy)
         if goal is None:
@@ -184,9 +186,9 @@ class GlobalPlanner:
 
     def replan(self, start_xy: tuple[float, float]) -> PlanResult:
         """Plan again to the last goal from ``start_xy``, reusing the previous plan where possible."""
-        if self._goal_cell is None:
+        if self._goal_xy is None:
             return PlanResult(False, "no goal")
-        goal_xy = tuple(self.geometry.cell_centres(np.array([self._goal_cell]))[0])
+        goal_xy = self._goal_xy  # in world coordinates: the grid may have moved (rolling window)
         if self._path is None:
             return self.plan(start_xy, goal_xy)
         start, reason = self._start_cell(start_xy)

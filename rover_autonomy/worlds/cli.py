@@ -1,7 +1,7 @@
 """``rover-autonomy world``: generate a Moon/Mars world directory (see docs/worlds.md).
 
-Registered by ``bringup/cli.py`` through ``add_arguments(parser)`` and ``run(args)``; also runs on its
-own as ``python -m rover_autonomy.worlds.cli``. Bad input gets one line on stderr and exit code 2.
+Registered by ``bringup/cli.py`` through ``register(subparsers)`` (or ``add_arguments(parser)`` and
+``run(args)``); also runs on its own as ``python -m rover_autonomy.worlds.cli``. Bad input gets one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -16,8 +16,17 @@ from rover_autonomy.worlds.generator import MAX_K, WorldSpec, WorldSpecError, ge
 from rover_autonomy.worlds.planets import PLANETS
 from rover_autonomy.worlds.rocks import DEFAULT_FOLD_DIAMETER
 from rover_autonomy.worlds.world import WorldError
+from rover_autonomy.worlds.writer import write_world
 
 HELP = "generate a Moon/Mars world: terrain, rocks, craters, ground truth and a MuJoCo scene"
+
+
+def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Add the ``world`` subcommand; its ``func`` default is :func:`run`."""
+    parser = subparsers.add_parser("world", help=HELP, description=HELP)
+    add_arguments(parser)
+    parser.set_defaults(func=run)
+    return parser
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -73,8 +82,6 @@ def run(args: argparse.Namespace) -> int:
         fold_diameter=args.fold_diameter,
     )
     try:
-        from rover_autonomy.worlds.writer import write_world
-
         start = time.perf_counter()
         world = generate(spec)
         path = write_world(world, args.out, preview=args.preview, command=command_line(world.spec, args.out))
@@ -116,8 +123,16 @@ def command_line(spec: WorldSpec, out: str) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad arguments in one line (no usage block) with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rover-autonomy world", description=HELP)
+    parser = _OneLineParser(prog="rover-autonomy world", description=HELP)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 
