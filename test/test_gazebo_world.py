@@ -17,6 +17,7 @@ from rover_autonomy.description.sdf_world import (
     WorldData,
     build_world,
     export_sdf,
+    heightmap_grid,
     heightmap_side,
     quantise,
     resample_terrain,
@@ -95,6 +96,31 @@ def test_heightmap_reproduces_a_plane_within_one_quantisation_step():
     assert image.min() == 0 and image.max() == 65535
 
 
+def test_heightmap_holds_every_master_node_to_half_a_step(exported):
+    world, path, root = exported
+    heightmap = root.find("world/model[@name='terrain']/link/collision/geometry/heightmap")
+    size = [float(v) for v in heightmap.find("size").text.split()]
+    pos = [float(v) for v in heightmap.find("pos").text.split()]
+    image = cv2.imread(str(path.parent / heightmap.find("uri").text), cv2.IMREAD_UNCHANGED)
+    side = image.shape[0]
+    step = size[2] / 65535
+    heights = image[::-1].astype(float) * step + pos[2]
+    spacing = size[0] / (side - 1)
+    assert spacing == pytest.approx(RESOLUTION)
+    first_col = round((ORIGIN[0] - (pos[0] - size[0] / 2)) / spacing)
+    first_row = round((ORIGIN[1] - (pos[1] - size[1] / 2)) / spacing)
+    n = world.terrain.shape[0]
+    nodes = heights[first_row : first_row + n, first_col : first_col + n]
+    assert np.abs(nodes - world.terrain).max() <= step / 2 + 1e-6
+
+
+def test_rasters_above_the_largest_heightmap_are_resampled_over_the_same_extent():
+    terrain = np.zeros((4200, 4200))
+    heights, origin, spacing = heightmap_grid(terrain, (-10.0, -10.0), 0.01)
+    assert heights.shape == (4097, 4097) and origin == (-10.0, -10.0)
+    assert spacing * 4096 == pytest.approx(0.01 * 4199)
+
+
 def test_image_top_row_is_north():
     ramp = np.tile(np.arange(9, dtype=float)[:, None], (1, 9))  # rises towards +y (rows)
     image, _, _ = quantise(resample_terrain(ramp, 9))
@@ -134,15 +160,12 @@ def test_world_elements_carry_planet_sun_and_terrain(exported):
     heightmap = w.find("model[@name='terrain']/link/collision/geometry/heightmap")
     size = [float(v) for v in heightmap.find("size").text.split()]
     pos = [float(v) for v in heightmap.find("pos").text.split()]
+    # 121 nodes padded evenly to 129 at the same spacing: the world's centre stays the heightmap's.
     extent = (world.terrain.shape[0] - 1) * RESOLUTION
-    resampled = resample_terrain(world.terrain, 129)
-    assert size[:2] == pytest.approx([extent, extent])
-    assert pos == pytest.approx([ORIGIN[0] + extent / 2, ORIGIN[1] + extent / 2, resampled.min()])
-    assert size[2] == pytest.approx(resampled.max() - resampled.min())
-    # Node-registered resampling keeps the corners: the heightmap spans exactly the raster.
-    assert resampled[0, 0] == pytest.approx(world.terrain[0, 0]) and resampled[-1, -1] == pytest.approx(
-        world.terrain[-1, -1]
-    )
+    terrain = world.terrain.astype(float)
+    assert size[:2] == pytest.approx([128 * RESOLUTION, 128 * RESOLUTION])
+    assert pos == pytest.approx([ORIGIN[0] + extent / 2, ORIGIN[1] + extent / 2, terrain.min()])
+    assert size[2] == pytest.approx(terrain.max() - terrain.min())
     systems = {p.get("name") for p in w.findall("plugin")}
     assert {"gz::sim::systems::Physics", "gz::sim::systems::Sensors", "gz::sim::systems::Imu"} <= systems
     assert "gz::sim::systems::UserCommands" in systems  # ros_gz_sim create spawns through it

@@ -6,8 +6,9 @@ What is written into ``out_dir``:
 ``world.sdf``          SDF 1.9 world: the world systems (physics, user commands, scene broadcaster,
                        sensors with ogre2, IMU), gravity, no magnetic field, the planet's atmosphere,
                        the sun as a directional light, the terrain heightmap, the rocks
-``terrain.png``        16-bit grey heightmap of (2ⁿ+1)² pixels resampled (bilinear) from the float
-                       master terrain; pixel 0 is ``z_min``, 65535 is ``z_min + z_range``
+``terrain.png``        16-bit grey heightmap of (2ⁿ+1)² pixels from the float master terrain, at its
+                       own spacing (padded by its border to 2ⁿ+1) or, above 4097 samples, resampled;
+                       pixel 0 is ``z_min``, 65535 is ``z_min + z_range``
 ``terrain_texture.png``  the world's texture (heightmap diffuse), copied unless the export sits inside
                        the world directory (then referred to as ``../terrain_texture.png``), with a
                        flat ``terrain_normal.png`` (SDF requires a normal map beside it)
@@ -17,7 +18,9 @@ What is written into ``out_dir``:
 
 Heightmap geometry: Gazebo samples a square image over ``<size>`` centred on ``<pos>``, the first and
 last pixels on the border (node-registered, like the world rasters, so no half-cell shift), image row 0
-at +y (north). The master raster's rows go north, so the image is the raster flipped vertically.
+at +y (north). The master raster's rows go north, so the image is the raster flipped vertically. At the
+master's spacing every master node is a heightmap sample, so Gazebo's terrain matches the ground truth
+at the nodes to half a quantisation step (bench/gazebo.py measures it against bilinear resampling).
 Rocks are spherical caps of the rock's base diameter D and height h above the terrain under its centre
 (sphere radius (D²/4 + h²)/(2h), centre h − R above the ground), one collision and
 visual per rock (one static model per 10 m square), collision shapes every Gazebo physics engine
@@ -99,6 +102,25 @@ def heightmap_side(samples: int) -> int:
     while side + 1 < samples and side + 1 < MAX_HEIGHTMAP:
         side *= 2
     return side + 1
+
+
+def heightmap_grid(
+    terrain: np.ndarray, origin: tuple[float, float], resolution: float
+) -> tuple[np.ndarray, tuple[float, float], float]:
+    """Heights on a (2ⁿ+1)² grid, with the grid's origin [m] and spacing [m].
+
+    At the master's own spacing whenever 2ⁿ+1 fits (up to :data:`MAX_HEIGHTMAP`): the raster is padded
+    evenly on all sides by repeating its border, so every master node is a heightmap sample and the
+    terrain is reproduced exactly (up to quantisation); the margin lies outside the world. Larger
+    rasters are resampled bilinearly onto :data:`MAX_HEIGHTMAP` samples over the same extent.
+    """
+    n = terrain.shape[0]
+    side = heightmap_side(n)
+    if side >= n:
+        before = (side - n) // 2
+        padded = np.pad(terrain, ((before, side - n - before),) * 2, mode="edge")
+        return padded, (origin[0] - before * resolution, origin[1] - before * resolution), resolution
+    return resample_terrain(terrain, side), origin, (n - 1) * resolution / (side - 1)
 
 
 def resample_terrain(terrain: np.ndarray, side: int) -> np.ndarray:
@@ -197,11 +219,11 @@ def build_world(world: WorldData, out_dir: str | Path) -> Path:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     terrain = np.asarray(world.terrain, dtype=np.float64)
-    n = terrain.shape[0]
-    size = (n - 1) * world.resolution
-    centre = (world.origin[0] + size / 2, world.origin[1] + size / 2)
-    side = heightmap_side(n)
-    image, z_min, z_range = quantise(resample_terrain(terrain, side))
+    heights, origin, spacing = heightmap_grid(terrain, world.origin, world.resolution)
+    side = heights.shape[0]
+    size = (side - 1) * spacing
+    centre = (origin[0] + size / 2, origin[1] + size / 2)
+    image, z_min, z_range = quantise(heights)
     if not cv2.imwrite(str(out / HEIGHTMAP_FILE), image):
         raise GazeboExportError(f"cannot write {out / HEIGHTMAP_FILE}")
     texture = None
