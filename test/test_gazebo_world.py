@@ -171,6 +171,16 @@ def test_world_elements_carry_planet_sun_and_terrain(exported):
     assert "gz::sim::systems::UserCommands" in systems  # ros_gz_sim create spawns through it
 
 
+def test_friction_is_the_embedded_simulators(exported):
+    from rover_autonomy.sim.terramechanics import ROCK_FRICTION, SOILS
+
+    _, _, root = exported
+    terrain = root.find("world/model[@name='terrain']/link/collision/surface/friction/ode")
+    assert float(terrain.find("mu").text) == pytest.approx(np.tan(SOILS["mars"].friction_angle))
+    rock = next(c for c in root.iter("collision") if c.get("name").startswith("rock_"))
+    assert float(rock.find("surface/friction/ode/mu2").text) == ROCK_FRICTION
+
+
 def test_rocks_are_caps_on_the_terrain(exported):
     world, _, root = exported
     collisions = [c for c in root.iter("collision") if c.get("name").startswith("rock_")]

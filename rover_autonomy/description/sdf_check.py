@@ -53,6 +53,10 @@ USED_PATHS = frozenset(
         "/sdf/world/model/link/collision/geometry",
         "/sdf/world/model/link/collision/geometry/sphere",
         "/sdf/world/model/link/collision/geometry/sphere/radius",
+        *(
+            f"/sdf/world/model/link/collision/surface{suffix}"
+            for suffix in ("", "/friction", "/friction/ode", "/friction/ode/mu", "/friction/ode/mu2")
+        ),
         "/sdf/world/model/link/visual",
         "/sdf/world/model/link/visual/pose",
         "/sdf/world/model/link/visual/geometry",

@@ -26,6 +26,10 @@ Rocks are spherical caps of the rock's base diameter D and height h above the te
 visual per rock (one static model per 10 m square), collision shapes every Gazebo physics engine
 supports.
 
+Friction: Gazebo has Coulomb friction only. The terrain gets μ = tan φ of the planet's soil in the
+embedded simulator's terramechanics (Mars dry sand 28° → 0.53, lunar soil 35° → 0.70), the ceiling of
+its shear law without cohesion; rocks the embedded simulator's wheel-on-rock μ (0.8).
+
 Atmosphere: SDF has one model, ``adiabatic`` (temperature [K] and pressure [Pa] at z = 0, temperature
 gradient [K/m]). Mars: 610 Pa mean surface pressure, 210 K mean surface temperature, −2.5 K/km
 (Viking/MSL REMS-era climatology). The Moon has no atmosphere (surface exosphere ~3·10⁻¹⁰ Pa): pressure 0.
@@ -294,6 +298,8 @@ def build_world(world: WorldData, out_dir: str | Path) -> Path:
             _text(tex, "size", TEXTURE_TILE)
             _text(tex, "diffuse", texture)
             _text(tex, "normal", NORMAL_FILE)
+        if tag == "collision":
+            _friction(el, terrain_friction(world.planet))
 
     _rocks(w, world, terrain)
 
@@ -338,6 +344,8 @@ def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
     count = len(rocks["x"])
     digits = max(4, len(str(count - 1)))
     colour = ROCK_COLOURS[world.planet]
+    from rover_autonomy.sim.terramechanics import ROCK_FRICTION
+
     tiles: dict[tuple[int, int], ET.Element] = {}
     for i in range(count):
         d, h = float(rocks["diameter"][i]), float(rocks["height"][i])
@@ -358,6 +366,22 @@ def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
             _text(ET.SubElement(ET.SubElement(el, "geometry"), "sphere"), "radius", radius)
             if tag == "visual":
                 _text(ET.SubElement(el, "material"), "diffuse", colour)
+            else:
+                _friction(el, ROCK_FRICTION)
+
+
+def terrain_friction(planet: str) -> float:
+    """Coulomb coefficient of the regolith: tan φ of the planet's soil in the embedded simulator's
+    terramechanics (the ceiling of its shear law, A·c + W·tan φ, without cohesion)."""
+    from rover_autonomy.sim.terramechanics import SOILS
+
+    return math.tan(SOILS[planet].friction_angle)
+
+
+def _friction(collision: ET.Element, mu: float) -> None:
+    ode = ET.SubElement(ET.SubElement(ET.SubElement(collision, "surface"), "friction"), "ode")
+    _text(ode, "mu", mu)
+    _text(ode, "mu2", mu)
 
 
 def world_data(world) -> WorldData:
