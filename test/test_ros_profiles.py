@@ -194,6 +194,16 @@ def test_missing_packages_are_named_with_what_to_install(monkeypatch):
     ]
 
 
+def test_a_missing_gazebo_install_is_one_line(monkeypatch):
+    monkeypatch.setenv("ROS_DISTRO", "jazzy")
+    assert ros_profiles.gazebo_missing(lambda package: True) is None
+    line = ros_profiles.gazebo_missing(lambda package: package == "ros_gz_sim")
+    assert line == (
+        "Gazebo packages missing (ros_gz_bridge, gz_ros2_control, forward_command_controller): "
+        "apt install ros-jazzy-ros-gz ros-jazzy-gz-ros2-control ros-jazzy-ros2-controllers"
+    )
+
+
 # -- hardware launch setup -------------------------------------------------------------------------
 
 

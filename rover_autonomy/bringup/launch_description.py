@@ -76,11 +76,9 @@ def _gazebo() -> list:
     from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE
 
     def setup(context):
-        if not _installed("ros_gz_sim"):
-            raise RuntimeError(
-                "Gazebo (ros_gz) is not installed: "
-                + ros_profiles.GAZEBO_INSTALL.format(distro=ros_profiles.install_hint("$ROS_DISTRO"))
-            )
+        missing = ros_profiles.gazebo_missing(_installed)
+        if missing:
+            raise RuntimeError(missing)
         from ament_index_python.packages import get_package_share_directory
 
         world = LaunchConfiguration("world").perform(context)

@@ -22,6 +22,9 @@ from rover_autonomy.bringup import graph
 SPAWN_DROP = 0.05
 GAZEBO_DIR = "gazebo"  # a world directory's Gazebo export (rover_autonomy.description.sdf_world)
 GAZEBO_INSTALL = "apt install ros-{distro}-ros-gz ros-{distro}-gz-ros2-control ros-{distro}-ros2-controllers"
+# Packages the gazebo profile needs beyond its nodes' own: Gazebo's launch, the ros2_control plugin
+# loaded inside Gazebo and the controllers it runs.
+GAZEBO_PACKAGES = ("ros_gz_sim", "ros_gz_bridge", "gz_ros2_control", "forward_command_controller")
 RECTIFY_MODES = ("none", "image_proc", "stereo_node")
 # Gazebo physics engines (launch argument physics) -> the gz-physics plugin `gz sim` loads.
 PHYSICS_ENGINES = {
@@ -77,6 +80,15 @@ def missing_packages(plan: list[dict], installed: Callable[[str], bool]) -> list
             hint = next((h for p, h in hints if p == package and h), f"install ROS package {package}")
             lines.append(f"ROS package {package} is not installed: {install_hint(hint)}")
     return lines
+
+
+def gazebo_missing(installed: Callable[[str], bool]) -> str | None:
+    """One line naming the missing Gazebo packages and what to install, or None."""
+    missing = [p for p in GAZEBO_PACKAGES if not installed(p)]
+    if not missing:
+        return None
+    distro = os.environ.get("ROS_DISTRO", "jazzy")
+    return f"Gazebo packages missing ({', '.join(missing)}): {GAZEBO_INSTALL.format(distro=distro)}"
 
 
 def node_parameter_names(executable: str) -> set[str]:
