@@ -20,7 +20,10 @@ and RViz honour it; in Gazebo it is enforced as docs/gazebo.md explains (gz_ros2
 mimicking rocker onto −1 × the other; physics engines with mimic constraints make it bilateral).
 
 Inertias are solid-body formulas with the model's masses: the chassis a box, rockers and bogies
-slender rods from their pivot to each attachment (mass split by length), wheels solid cylinders.
+beams from their pivot to each attachment (mass split by length), wheels solid cylinders. What
+rover.yaml does not hold — the steering knuckle's share of a wheel's mass, the steering torque, the
+damping of the passive pivots — is taken from the embedded simulator (``sim.rover_mjcf``), so both
+simulators carry the same rover.
 ``gazebo`` output adds the ros2_control block (drive: velocity command, steering: position command,
 rockers: state only), the camera and IMU sensors and the system plugins (docs/gazebo.md).
 """
@@ -43,9 +46,6 @@ DEFAULT_CAMERA_RATE = 2.0
 GROUND_TRUTH_RATE = 50.0
 # ros2_control: the plugin that makes Gazebo's joints a ros2_control system.
 GZ_HARDWARE_PLUGIN = "gz_ros2_control/GazeboSimSystem"
-# Share of a steerable wheel's mass in its steering knuckle (steering actuator and fork) [-];
-# rover.yaml gives one mass per wheel "including its drive and steering actuators".
-STEER_MASS_FRACTION = 0.2
 # Structural load factor on the passive suspension joints' effort limit [-]: their limit is the whole
 # rover's Earth weight at the longest lever of the suspension, times this factor.
 SUSPENSION_LOAD_FACTOR = 2.0
@@ -254,6 +254,11 @@ def build_urdf(
     controller manager inside Gazebo (required with ``gazebo``). Without ``gazebo`` the URDF is the
     kinematic and visual description for robot_state_publisher on the real rover.
     """
+    # Actuator and mass-split figures rover.yaml does not hold are the embedded simulator's, so both
+    # simulators (and the real-rover description) carry the same rover.
+    from rover_autonomy.sim.rover_mjcf import HUB_MASS_FRACTION, ActuatorTuning
+
+    tuning = ActuatorTuning()
     check_expressible(model, camera_rate)
     if gazebo and not controllers_file:
         raise UrdfError("a Gazebo URDF needs the path of config/ros2_controllers.yaml (controllers_file)")
@@ -298,6 +303,7 @@ def build_urdf(
             axis=(0, 1, 0),
             limit=_limit(rocker.min_angle, rocker.max_angle, structural_effort, SUSPENSION_MAX_RATE),
         )
+        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.joint_damping), friction="0")
         if model.differential and index == 1:
             ET.SubElement(joint, "mimic", joint=model.rockers[0].name, multiplier="-1", offset="0")
     for bogie in model.bogies:
@@ -306,7 +312,7 @@ def build_urdf(
         ends = [np.array([w.x, w.y, radius]) - pivot for w in model.wheels if w.mount == bogie.name]
         link = b.link(names[bogie.name], rods_inertial(np.zeros(3), ends, model.masses["bogie"], beam))
         _beams(b, link, np.zeros(3), ends, beam)
-        b.joint(
+        joint = b.joint(
             bogie.name,
             "revolute",
             names[bogie.rocker],
@@ -315,6 +321,7 @@ def build_urdf(
             axis=(0, 1, 0),
             limit=_limit(bogie.min_angle, bogie.max_angle, structural_effort, SUSPENSION_MAX_RATE),
         )
+        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.joint_damping), friction="0")
 
     # Wheels: steering knuckle (steerable wheels) then the wheel.
     pivots = {p.name: np.array(p.pivot) for p in (*model.rockers, *model.bogies)}
@@ -324,7 +331,7 @@ def build_urdf(
         parent, offset = names[wheel.mount], centre - pivots[wheel.mount]
         mass = wheel_mass
         if wheel.steerable:
-            knuckle_mass = wheel_mass * STEER_MASS_FRACTION
+            knuckle_mass = wheel_mass * HUB_MASS_FRACTION
             mass = wheel_mass - knuckle_mass
             knuckle = names[f"{wheel.name}.steering"]
             b.link(
@@ -338,11 +345,10 @@ def build_urdf(
                 knuckle,
                 xyz=offset,
                 axis=(0, 0, 1),
-                # rover.yaml gives no steering torque: the drive actuator's bounds it (docs/gazebo.md).
                 limit=_limit(
                     model.steering.min_angle,
                     model.steering.max_angle,
-                    model.wheel_max_torque,
+                    tuning.steer_max_torque,
                     model.steering.max_rate,
                 ),
             )
