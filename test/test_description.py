@@ -369,3 +369,10 @@ def test_cli_names_an_inexpressible_model(tmp_path):
     result = _cli("--rover", str(path))
     assert result.returncode == 2 and "differential needs exactly two rockers" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and result.stdout == ""
+
+
+def test_gazebo_rates_default_to_the_embedded_simulators():
+    from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE, GROUND_TRUTH_RATE
+
+    sim = yaml.safe_load(config_path("rover_sim.yaml").read_text())["rover_sim"]["ros__parameters"]
+    assert DEFAULT_CAMERA_RATE == sim["camera_rate"] and GROUND_TRUTH_RATE == sim["ground_truth_rate"]
