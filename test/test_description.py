@@ -375,4 +375,4 @@ def test_gazebo_rates_default_to_the_embedded_simulators():
     from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE, GROUND_TRUTH_RATE
 
     sim = yaml.safe_load(config_path("rover_sim.yaml").read_text())["rover_sim"]["ros__parameters"]
-    assert DEFAULT_CAMERA_RATE == sim["camera_rate"] and GROUND_TRUTH_RATE == sim["ground_truth_rate"]
+    assert sim["camera_rate"] == DEFAULT_CAMERA_RATE and sim["ground_truth_rate"] == GROUND_TRUTH_RATE
