@@ -224,8 +224,15 @@ def test_hardware_defaults_are_the_contract_topics():
 
 
 def test_hardware_remaps_our_nodes_onto_the_drivers():
-    setup = _hardware(imu="/vn100/imu", left_info="/nav/left/camera_info", start_x=3.0, start_yaw=1.0)
+    setup = _hardware(
+        imu="/vn100/imu",
+        left_info="/nav/left/camera_info",
+        joint_states="/motors/joint_states",
+        start_x=3.0,
+        start_yaw=1.0,
+    )
     steps = {s["name"]: s for s in setup.plan("hardware", "/c")}
+    assert steps["robot_state_publisher"]["remappings"] == [("joint_states", "/motors/joint_states")]
     for step in steps.values():
         if step["package"] == graph.PACKAGE:
             assert ("imu/data", "/vn100/imu") in step["remappings"]

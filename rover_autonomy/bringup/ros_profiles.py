@@ -252,4 +252,7 @@ def hardware_setup(values: dict[str, object]) -> ProfileSetup:
                 )
             _merge(setup.overrides, {"stereo_processor": {"rectify": True}})
     setup.our_remappings = [(src, dst) for src, dst in remap if src != dst]
+    if topics["joint_states"] != DRIVER_TOPICS["joint_states"]:
+        # robot_state_publisher turns the joint states into TF of the suspension and wheels.
+        setup.remappings["robot_state_publisher"] = [("joint_states", topics["joint_states"])]
     return setup
