@@ -376,3 +376,17 @@ def test_gazebo_rates_default_to_the_embedded_simulators():
 
     sim = yaml.safe_load(config_path("rover_sim.yaml").read_text())["rover_sim"]["ros__parameters"]
     assert sim["camera_rate"] == DEFAULT_CAMERA_RATE and sim["ground_truth_rate"] == GROUND_TRUTH_RATE
+
+
+@needs_ign
+def test_converted_urdf_uses_only_sdf_elements_besides_gz_frame_id(tmp_path):
+    """libsdformat copies unknown elements silently: a misspelt sensor tag would be ignored by Gazebo."""
+    from rover_autonomy.description.sdf_check import element_paths, spec_paths
+
+    path = tmp_path / "rover.urdf"
+    path.write_text(build_urdf(MODEL, controllers_file=CONTROLLERS))
+    printed = subprocess.run(["ign", "sdf", "-p", str(path)], capture_output=True, text=True, timeout=120)
+    known = spec_paths("1.9")
+    unknown = {p for p, _ in element_paths(ET.fromstring(printed.stdout)) if p not in known}
+    # gz-sensors' frame id element, which SDF 1.9 does not describe (Gazebo Harmonic reads it).
+    assert unknown == {"/sdf/model/link/sensor/gz_frame_id"}
