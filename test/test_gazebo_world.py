@@ -114,11 +114,16 @@ def test_heightmap_holds_every_master_node_to_half_a_step(exported):
     assert np.abs(nodes - world.terrain).max() <= step / 2 + 1e-6
 
 
-def test_rasters_above_the_largest_heightmap_are_resampled_over_the_same_extent():
-    terrain = np.zeros((4200, 4200))
-    heights, origin, spacing = heightmap_grid(terrain, (-10.0, -10.0), 0.01)
-    assert heights.shape == (4097, 4097) and origin == (-10.0, -10.0)
-    assert spacing * 4096 == pytest.approx(0.01 * 4199)
+def test_rasters_above_the_largest_heightmap_are_resampled_over_the_same_extent(monkeypatch):
+    from rover_autonomy.description import sdf_world
+
+    monkeypatch.setattr(sdf_world, "MAX_HEIGHTMAP", 65)  # as 4097 does for rasters above 4097 samples
+    ys, xs = np.mgrid[0:100, 0:100] * 0.01
+    heights, origin, spacing = heightmap_grid(0.3 * xs - 0.2 * ys, (-10.0, -10.0), 0.01)
+    assert heights.shape == (65, 65) and origin == (-10.0, -10.0)
+    assert spacing * 64 == pytest.approx(0.01 * 99)
+    coords = np.arange(65) * spacing
+    assert np.allclose(heights, 0.3 * coords[None, :] - 0.2 * coords[:, None])
 
 
 def test_image_top_row_is_north():
