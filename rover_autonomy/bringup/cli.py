@@ -19,6 +19,7 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "world": "rover_autonomy.worlds.cli",
     "plan": "rover_autonomy.planning.cli",
     "mission": "rover_autonomy.missions.cli",
+    "urdf": "rover_autonomy.description.cli",
 }
 
 
@@ -68,7 +69,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             else:
                 print(
                     f"ros2 run {step['package']} {step['executable']} "
-                    + " ".join(launcher.ros_arguments(step))
+                    + " ".join(launcher.foreign_arguments(step))
                 )
         return 0
     return launcher.run(plan)
