@@ -385,13 +385,9 @@ def test_easy_world_has_a_hazard_free_15_m_corridor(model):
 
 
 def test_cli_registers_as_a_subcommand_and_polar_sets_a_low_sun(tmp_path):
-    import argparse
+    from rover_autonomy.bringup.cli import build_parser
 
-    from rover_autonomy.worlds.cli import register
-
-    parser = argparse.ArgumentParser(prog="rover-autonomy")
-    register(parser.add_subparsers(dest="command"))
-    args = parser.parse_args(
+    args = build_parser().parse_args(
         [
             "world",
             "--planet",
@@ -405,6 +401,19 @@ def test_cli_registers_as_a_subcommand_and_polar_sets_a_low_sun(tmp_path):
             str(tmp_path / "p"),
         ]
     )
-    assert args.func(args) == 0
+    assert args.handler(args) == 0
     world = load_world(tmp_path / "p")
     assert world.sun.elevation == pytest.approx(4.0) and world.gravity == pytest.approx(1.62)
+
+
+def test_cli_gazebo_flag_exports_a_sound_sdf(tmp_path):
+    from rover_autonomy.bringup.cli import main
+    from rover_autonomy.description.sdf_check import check_world_sdf
+
+    out = tmp_path / "gz"
+    argv = ["world", "--planet", "mars", "--easy", "--size", "12", "--resolution", "0.1", "--out", str(out)]
+    assert main([*argv, "--gazebo"]) == 0
+    sdf = out / "gazebo" / "world.sdf"
+    assert sdf.is_file() and (out / "gazebo" / "terrain.png").is_file()
+    assert check_world_sdf(sdf) == []
+    assert load_world(out).planet == "mars"

@@ -1,7 +1,7 @@
 """``rover-autonomy world``: generate a Moon/Mars world directory (see docs/worlds.md).
 
-Registered by ``bringup/cli.py`` through ``register(subparsers)`` (or ``add_arguments(parser)`` and
-``run(args)``); also runs on its own as ``python -m rover_autonomy.worlds.cli``. Bad input gets one line on stderr and exit code 2.
+Registered by ``bringup/cli.py`` through ``add_arguments(parser)`` and ``run(args)``; also runs on its
+own as ``python -m rover_autonomy.worlds.cli``. Bad input gets one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from rover_autonomy.rover_model import RoverModelError
 from rover_autonomy.worlds.generator import MAX_K, WorldSpec, WorldSpecError, generate
@@ -19,14 +20,6 @@ from rover_autonomy.worlds.world import WorldError
 from rover_autonomy.worlds.writer import write_world
 
 HELP = "generate a Moon/Mars world: terrain, rocks, craters, ground truth and a MuJoCo scene"
-
-
-def register(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
-    """Add the ``world`` subcommand; its ``func`` default is :func:`run`."""
-    parser = subparsers.add_parser("world", help=HELP, description=HELP)
-    add_arguments(parser)
-    parser.set_defaults(func=run)
-    return parser
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -49,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, metavar="DIR", help="output world directory (replaced atomically)"
     )
     parser.add_argument("--preview", action="store_true", help="also write preview.png")
+    parser.add_argument(
+        "--gazebo",
+        action="store_true",
+        help="also export the world to Gazebo SDF in DIR/gazebo (docs/gazebo.md)",
+    )
     parser.add_argument(
         "--easy",
         action="store_true",
@@ -88,6 +86,20 @@ def run(args: argparse.Namespace) -> int:
     except (WorldSpecError, WorldError, RoverModelError) as err:
         print(f"rover-autonomy world: error: {err}", file=sys.stderr)
         return 2
+    if args.gazebo:
+        from rover_autonomy.description.sdf_check import check_world_sdf
+        from rover_autonomy.description.sdf_world import export_sdf
+
+        try:
+            sdf = export_sdf(path, Path(path) / "gazebo")
+        except ValueError as err:
+            print(f"rover-autonomy world: error: Gazebo export failed: {err}", file=sys.stderr)
+            return 2
+        problems = check_world_sdf(sdf)
+        if problems:
+            print(f"rover-autonomy world: error: Gazebo export: {problems[0]}", file=sys.stderr)
+            return 2
+        print(f"Gazebo SDF: {sdf}")
     print(
         f"{path}: {world.spec.planet} seed {world.spec.seed}, k={world.spec.rock_density:g}, "
         f"{world.spec.size:g} m at {world.spec.resolution:g} m: {len(world.rocks)} rocks "
