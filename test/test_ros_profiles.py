@@ -18,8 +18,6 @@ from rover_autonomy.rover_model import load_rover_model
 
 ROOT = Path(__file__).resolve().parent.parent
 MODEL = load_rover_model()
-# Standard topics of ROS tools that views may show besides the contract's (robot_state_publisher).
-TOOL_TOPICS = {"robot_description"}
 
 
 def _contract_type(ros_type: str) -> str:
@@ -308,7 +306,7 @@ def test_rviz_config_names_only_contract_topics_with_their_qos():
     config = yaml.safe_load(config_path("rover.rviz").read_text())
     topics = _rviz_topics(config, [])
     names = {t["Value"].lstrip("/") for t in topics}
-    assert names - TOOL_TOPICS <= set(contract.TOPICS), names - TOOL_TOPICS - set(contract.TOPICS)
+    assert names <= set(contract.TOPICS), names - set(contract.TOPICS)
     for topic in topics:
         name = topic["Value"].lstrip("/")
         if name in contract.TOPICS:
