@@ -184,3 +184,19 @@ def test_contacts_separate_the_body_from_the_wheels():
     assert {c.part for c in body} <= {"chassis", "mast", "camera_head", *MODEL.suspension_joints}
     assert all(c.part.startswith("wheel_") for c in contacts if c.wheel)
     sim.close()
+
+
+def test_rock_culling_leaves_the_images_unchanged():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(-18.0, 18.0, (300, 2))
+    rocks = np.column_stack([xy, np.full(300, 0.05), rng.uniform(0.1, 0.4, 300)])
+    world = terrain_world(np.zeros((81, 81)), 0.5, rocks=rocks)
+    sim = RoverSim(world, MODEL, SimConfig(cameras=True))
+    culled = sim.render_stereo()
+    hidden = int(np.sum(sim.model.geom_group == sim.renderer.CULLED_GROUP))
+    assert 50 < hidden < 300  # rocks behind and beside the cameras
+    sim.renderer._static = np.zeros(0, int)  # culling off
+    sim.model.geom_group[:] = 0
+    full = sim.render_stereo()
+    assert all(np.array_equal(a, b) for a, b in zip(culled, full, strict=True))
+    sim.close()
