@@ -320,10 +320,15 @@ class RoverSim:
     def step(self, count: int = 1) -> None:
         m, d, dt = self.model, self.data, self.config.timestep
         for _ in range(count):
+            # Set-points ramp at the wheel acceleration and steering rate limits (np.clip is slow here).
             accel = self.rover.wheel_max_accel * dt
-            self.drive_setpoint += np.clip(self.drive_target - self.drive_setpoint, -accel, accel)
+            self.drive_setpoint += np.minimum(
+                np.maximum(self.drive_target - self.drive_setpoint, -accel), accel
+            )
             turn = self.rover.steering.max_rate * dt
-            self.steer_setpoint += np.clip(self.steer_target - self.steer_setpoint, -turn, turn)
+            self.steer_setpoint += np.minimum(
+                np.maximum(self.steer_target - self.steer_setpoint, -turn), turn
+            )
             d.ctrl[self.drive_act] = self.drive_setpoint
             d.ctrl[self.steer_act] = self.steer_setpoint
             self._apply_traction()
