@@ -183,6 +183,8 @@ class RoverSim:
             static = np.flatnonzero(~self.rover_geom & ~self.soil_geom & (m.geom_bodyid == 0))
             self.renderer = StereoRenderer(m, model.stereo, cameras, config.shadows, static)
         self._place_at_start()
+        self._start_position = self.data.xpos[self.base_body].copy()
+        self._light_positions = self.data.light_xpos.copy()
         self.settle()
 
     # -- model indices -------------------------------------------------------------------------
@@ -411,12 +413,23 @@ class RoverSim:
     def render_stereo(self) -> tuple[np.ndarray, np.ndarray]:
         if self.renderer is None:
             raise RuntimeError("cameras are disabled in this simulator")
+        self._follow_with_lights()
         return self.renderer.render_pair(self.data)
 
     def render_depth(self, side: str = "left") -> np.ndarray:
         if self.renderer is None:
             raise RuntimeError("cameras are disabled in this simulator")
+        self._follow_with_lights()
         return self.renderer.render_depth(self.data, side)
+
+    def _follow_with_lights(self) -> None:
+        """Directional lights travel with the rover: their shadow maps cover only ±reach around them."""
+        if not self.config.shadows or self.model.nlight == 0:
+            return
+        world_lights = self.model.light_bodyid == 0
+        shift = self.data.xpos[self.base_body] - self._start_position
+        shift[2] = 0.0
+        self.data.light_xpos[world_lights] = self._light_positions[world_lights] + shift
 
     def close(self) -> None:
         if self.renderer is not None:

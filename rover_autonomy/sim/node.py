@@ -208,10 +208,16 @@ class RoverSimNode(RoverNode):
         self._pace_origin = None
         self.create_timer(0.0005, self._tick, clock=self._wall)
         self.set_status(OK, "running", world=world.name)
+        if p.lockstep and not p.cameras:
+            self.get_logger().warning("lockstep holds after camera frames; with cameras off it never holds")
         self.get_logger().info(
             f"simulating world {world.name} (g = {world.gravity} m/s^2, soil {world.soil.name}), "
             f"start {world.start}, cameras {'on' if p.cameras else 'off'}, lockstep {'on' if p.lockstep else 'off'}"
         )
+
+    def on_parameters_changed(self, changed: dict) -> None:
+        if "real_time_factor" in changed:
+            self._pace_origin = None  # pace from now at the new factor
 
     # -- inputs --------------------------------------------------------------------------------
     def _on_drive(self, msg: Float64MultiArray) -> None:
