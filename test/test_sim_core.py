@@ -200,3 +200,30 @@ def test_rock_culling_leaves_the_images_unchanged():
     full = sim.render_stereo()
     assert all(np.array_equal(a, b) for a, b in zip(culled, full, strict=True))
     sim.close()
+
+
+def test_a_corrupt_world_scene_is_reported(tmp_path):
+    import shutil
+
+    from rover_autonomy.resources import worlds_dir
+
+    world_dir = tmp_path / "moon"
+    shutil.copytree(worlds_dir() / "moon", world_dir)
+    (world_dir / "scene.xml").write_text("<mujoco><worldbody><geom type='hfield' hfield='nothing'/>")
+    with pytest.raises(WorldError, match="moon"):
+        RoverSim(resolve_world(str(world_dir)), MODEL)
+
+
+def test_the_simulation_is_deterministic():
+    def run():
+        sim = RoverSim(slope_world(5.0, start=(-5.0, 0.0, 0.3)), MODEL, SimConfig(seed=7))
+        cmd = wheel_commands(MODEL, 0.25, 0.1)
+        sim.command_steer(cmd.steer)
+        sim.command_drive(cmd.drive)
+        sim.step(400)
+        truth = sim.ground_truth()
+        return np.concatenate(
+            [truth.position, truth.quaternion, sim.wheel_slip, sim.imu_sample().linear_acceleration]
+        )
+
+    assert np.array_equal(run(), run())
