@@ -82,13 +82,18 @@ PARAMETERS = (
     ParamSpec(
         "joint_state_rate",
         100.0,
-        "Rate of joint_states and sim/slip",
+        "Rate of joint_states",
         range=(1.0, 1000.0),
         unit="Hz",
         read_only=True,
     ),
     ParamSpec(
-        "ground_truth_rate", 50.0, "Rate of ground_truth/odom", range=(1.0, 1000.0), unit="Hz", read_only=True
+        "ground_truth_rate",
+        50.0,
+        "Rate of ground_truth/odom and sim/slip",
+        range=(1.0, 1000.0),
+        unit="Hz",
+        read_only=True,
     ),
     ParamSpec("contacts_rate", 10.0, "Rate of sim/contacts", range=(0.1, 1000.0), unit="Hz", read_only=True),
     ParamSpec("lockstep", False, "Hold sim time after each camera frame until the lockstep topics answer it"),
@@ -325,10 +330,10 @@ class RoverSimNode(RoverNode):
         msg.position = positions.tolist()
         msg.velocity = rates.tolist()
         self.pub_joints.publish(msg)
-        self._slip_msg.data = self.sim.wheel_slip.tolist()
-        self.pub_slip.publish(self._slip_msg)
 
     def _publish_truth(self, stamp_ns: int) -> None:
+        self._slip_msg.data = self.sim.wheel_slip.tolist()
+        self.pub_slip.publish(self._slip_msg)
         truth = self.sim.ground_truth()
         zeros = self._zero_covariance
         data = OdometryData(
