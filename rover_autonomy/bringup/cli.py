@@ -19,6 +19,7 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "world": "rover_autonomy.worlds.cli",
     "plan": "rover_autonomy.planning.cli",
     "mission": "rover_autonomy.missions.cli",
+    "sim": "rover_autonomy.sim.cli",
 }
 
 
