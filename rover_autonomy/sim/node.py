@@ -113,7 +113,7 @@ PARAMETERS = (
     ),
     ParamSpec(
         "max_tick_wall",
-        0.05,
+        0.01,
         "Longest wall time of one stepping tick, so commands are served",
         range=(0.001, 1.0),
         unit="s",
@@ -211,7 +211,7 @@ class RoverSimNode(RoverNode):
             self._subscribe_gate(gate_topic)
         self._wall = Clock(clock_type=ClockType.STEADY_TIME)
         self._pace_origin = None
-        self.create_timer(0.0005, self._tick, clock=self._wall)
+        self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
         self.set_status(OK, "running", world=world.name)
         if p.lockstep and not p.cameras:
             self.get_logger().warning("lockstep holds after camera frames; with cameras off it never holds")
@@ -220,9 +220,17 @@ class RoverSimNode(RoverNode):
             f"start {world.start}, cameras {'on' if p.cameras else 'off'}, lockstep {'on' if p.lockstep else 'off'}"
         )
 
+    def _timer_period(self) -> float:
+        """Tick often enough to keep pace (half an IMU period of wall time), never busy-wait."""
+        if self.params.real_time_factor <= 0:
+            return 0.0005
+        return max(0.0005, 0.5 / (self.rover.imu.rate * self.params.real_time_factor))
+
     def on_parameters_changed(self, changed: dict) -> None:
         if "real_time_factor" in changed:
             self._pace_origin = None  # pace from now at the new factor
+            self.destroy_timer(self._timer)
+            self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
 
     # -- inputs --------------------------------------------------------------------------------
     def _on_drive(self, msg: Float64MultiArray) -> None:
