@@ -20,6 +20,7 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "plan": "rover_autonomy.planning.cli",
     "mission": "rover_autonomy.missions.cli",
     "urdf": "rover_autonomy.description.cli",
+    "sim": "rover_autonomy.sim.cli",
 }
 
 
