@@ -169,6 +169,7 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
             "world": str(spec.world.path),
             "lockstep": True,
             "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
+            "real_time_factor": 0.0,  # as fast as the lockstep allows
             "camera_rate": spec.camera_rate,
         },
         "path_planner": {"map_to_odom": map_to_odom},
