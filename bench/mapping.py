@@ -292,7 +292,7 @@ def quality(title: str, cases, poses: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=8)
-    parser.add_argument("--poses", type=int, default=12, help="rover poses per seed")
+    parser.add_argument("--poses", type=int, default=20, help="rover poses per terrain")
     parser.add_argument("--worlds", default="mars,moon", help="shipped worlds to add ('' for none)")
     parser.add_argument("--skip-speed", action="store_true")
     parser.add_argument("--verbose", action="store_true", help="print the tall rocks that are not lethal")

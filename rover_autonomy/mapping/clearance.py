@@ -29,6 +29,12 @@ climb, the heading is lethal; otherwise it is not rated. A fully known heading w
 than ``min_known_body`` of the belly patches is rated only when lethal. A cell's cost is the lowest of its
 rated non-lethal headings; 100 when every heading is lethal; unknown (NaN) otherwise — so a tall rock is
 lethal even while the terrain behind it is occluded.
+
+Speed (numba, one thread): wheels are read at their nearest cells through per-heading matrices that make
+the kinematics exact on planes (:func:`plane_exact_suspension`); headings start from the neighbour's best
+and stop as soon as they cannot beat it (ties go to the lowest heading index, so the result does not depend
+on the search order); cells on even map rows and columns are rated first and the others interpolated from
+them where they agree within ``refine_tolerance`` and are all rated and non-lethal, rated exactly elsewhere.
 """
 
 from __future__ import annotations
