@@ -166,7 +166,7 @@ def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float)
 
 @numba.njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"})
 def _rate_cell(
-    r, c, first_heading, wheel_top, wheel_step, body_top, pad,
+    r, c, first_heading, wheel_top, wheel_step, body_top, pad, width,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
     bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, heights,
 ):  # fmt: skip
@@ -181,7 +181,7 @@ def _rate_cell(
     best_clearance = np.nan
     best_heading = -1
     all_lethal = True
-    pr, pc = r + pad, c + pad
+    centre = (r + pad) * width + c + pad  # flat index in the padded maps
     # Start from the best heading of a neighbour: neighbours tend to share it, and a good early bound
     # lets the other headings stop early.
     for step_k in range(n_headings):
@@ -190,14 +190,14 @@ def _rate_cell(
         known_wheels = 0
         highest = -np.inf
         for w in range(n_wheels):
-            rn, cn = pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]
-            h = wheel_top[rn, cn]
+            at = centre + wheel_offsets[k, w]
+            h = wheel_top[at]
             heights[w] = h
             if np.isnan(h):
                 continue
             known_wheels += 1
             highest = max(highest, h)
-            s = wheel_step[rn, cn] * inverse_step
+            s = wheel_step[at] * inverse_step
             if s > step_ratio:
                 step_ratio = s
         if known_wheels < min_known_wheels:
@@ -243,7 +243,7 @@ def _rate_cell(
         seen = 0
         stopped = False
         for b in range(n_body):
-            top = body_top[pr + body_offsets[k, b, 0], pc + body_offsets[k, b, 1]]
+            top = body_top[centre + body_offsets[k, b]]
             if np.isnan(top):
                 continue
             seen += 1
@@ -274,7 +274,7 @@ def _rate_cell(
 
 @numba.njit(cache=True)
 def _evaluate(
-    wheel_top, wheel_step, body_top, known, pad,
+    wheel_top, wheel_step, body_top, known, pad, width,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
     bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, tolerance,
     row_parity, col_parity, cost, tilt_out, clearance_out, heading_out,
@@ -292,7 +292,7 @@ def _evaluate(
             if not known[r, c]:
                 continue
             result = _rate_cell(
-                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                r, c, previous, wheel_top, wheel_step, body_top, pad, width,
                 wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
                 bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
                 heights,
@@ -338,7 +338,7 @@ def _evaluate(
                 clearance_out[r, c] = total_clearance / n
                 continue
             result = _rate_cell(
-                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                r, c, previous, wheel_top, wheel_step, body_top, pad, width,
                 wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
                 bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
                 heights,
@@ -389,15 +389,21 @@ def evaluate(
     body_offsets = np.rint(heading_offsets(geometry.body_samples, headings, resolution)).astype(np.int64)
     suspension = plane_exact_suspension(geometry, headings, wheel_offsets, resolution)
     pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 2
+    # Padded with unknown cells so that no lookup leaves the arrays, flattened so that a lookup is one
+    # offset from the centre cell.
     padded = [
-        np.pad(a.astype(np.float64), pad, constant_values=np.nan) for a in (wheel_top, wheel_step, body_top)
+        np.pad(a.astype(np.float64), pad, constant_values=np.nan).ravel()
+        for a in (wheel_top, wheel_step, body_top)
     ]
+    width = known.shape[1] + 2 * pad
+    wheel_flat = wheel_offsets[..., 0] * width + wheel_offsets[..., 1]
+    body_flat = body_offsets[..., 0] * width + body_offsets[..., 1]
     out = {
         name: np.full(known.shape, np.nan, np.float32) for name in ("cost", "tilt", "clearance", "heading")
     }
     _evaluate(
-        *padded, known, pad,
-        wheel_offsets, body_offsets, geometry.body_samples,
+        *padded, known, pad, width,
+        wheel_flat, body_flat, geometry.body_samples,
         suspension, np.tan(geometry.joint_low), np.tan(geometry.joint_high),
         geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
         resolution, min_known_body, min_known_wheels, refine_tolerance,
