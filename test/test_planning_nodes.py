@@ -127,9 +127,15 @@ def driving(rig, goal=(5.0, 0.0), frame="odom"):
 
 
 def assert_stopped(rig):
-    rig.ros.spin_for(0.2)
-    twist = rig.last_twist()
-    assert twist.linear.x == 0.0 and twist.angular.z == 0.0
+    """The last cmd_vel is a zero twist, and stays so."""
+
+    def still():
+        twist = rig.last_twist()
+        return twist.linear.x == 0.0 and twist.angular.z == 0.0
+
+    assert rig.ros.spin_until(still, timeout=3)
+    rig.ros.spin_for(0.3)
+    assert still()
 
 
 def test_plans_drives_and_reaches_goal(ros):
