@@ -276,7 +276,13 @@ def test_config_files_are_generated_from_the_parameter_specs():
 def test_hazard_stop_asks_for_a_plan_and_does_not_loop_on_an_unchanged_one(ros):
     # The follower treats cost >= 90 as unsafe, the planner only forbids 100: a band of cost 95 across
     # the way stops the rover, the planner replans once, finds the same plan and says so.
-    rig = driving(start(ros, follower_params=[Parameter("max_cost", value=90)]))
+    rig = driving(
+        start(
+            ros,
+            planner_params=[Parameter("replan_period", value=0.0)],  # only the hazard report replans
+            follower_params=[Parameter("max_cost", value=90)],
+        )
+    )
     costs = np.zeros((200, 200), np.int8)
     costs[:, 106:109] = 95
     rig.costmap(costs)
