@@ -21,7 +21,10 @@ SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
 EXECUTABLES: dict[str, str] = {
+    "base_controller": "rover_autonomy.control.node:main",
+    "wheel_odometry": "rover_autonomy.odometry.node:main",
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
+    "terrain_mapper": "rover_autonomy.mapping.node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
     "path_follower": "rover_autonomy.planning.follower_node:main",
     "rover_sim": "rover_autonomy.sim.node:main",
@@ -68,6 +71,17 @@ NODES: tuple[NodeEntry, ...] = (
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
     ),
     NodeEntry(
+        name="base_controller",
+        executable="base_controller",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),
+        parameter_files=("base_controller.yaml",),
+    ),
+    NodeEntry(
+        name="wheel_odometry",
+        executable="wheel_odometry",
+        parameter_files=("wheel_odometry.yaml",),
+    ),
+    NodeEntry(
         name="stereo_processor",
         executable="stereo_processor",
         parameter_files=("stereo_processor.yaml",),
@@ -75,6 +89,7 @@ NODES: tuple[NodeEntry, ...] = (
         # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
         parameters={"disparity_range": 128},
     ),
+    NodeEntry(name="terrain_mapper", executable="terrain_mapper", parameter_files=("terrain_mapper.yaml",)),
     NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
     NodeEntry(
         name="path_follower",
