@@ -311,3 +311,19 @@ def test_invalid_start_up_parameters_are_refused(ros):
         PathPlannerNode(context=ros.context, parameter_overrides=[Parameter("map_to_odom", value=[1.0, 2.0])])
     with pytest.raises(Exception, match="lookahead"):
         PathFollowerNode(context=ros.context, parameter_overrides=[Parameter("lookahead", value=-1.0)])
+
+
+def test_node_survives_alternating_failures(ros):
+    # A rejected first goal (no goal active) followed by failures of an active goal: different log
+    # severities from one node must not crash it.
+    rig = start(ros)
+    rig.goal(1.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.drive_tick()
+    rig.goal(2.0, 0.0)
+    assert rig.wait_state("failed: no costmap received yet"), rig.states
+    rig.goal(3.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.costmap()
+    rig.drive_tick()
+    assert rig.wait_state("driving"), rig.states

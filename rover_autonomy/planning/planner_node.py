@@ -40,7 +40,7 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
     yaw_to_quaternion,
 )
-from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
@@ -327,7 +327,9 @@ class PathPlannerNode(RoverNode):
         self._plan_points = None
         self._publish_plan(None)
         self._publish_status(f"failed: {reason}")
-        self.warn_throttled(reason, f"no plan: {reason}", level=ERROR if self._goal is None else WARN)
+        # One severity only: rclpy refuses a log call site that changes severity (node_base logs all
+        # levels from one line), which would kill the node.
+        self.warn_throttled(reason, f"no plan: {reason}")
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_plan(self, points: np.ndarray | None) -> None:
