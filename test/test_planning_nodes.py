@@ -327,3 +327,14 @@ def test_node_survives_alternating_failures(ros):
     rig.costmap()
     rig.drive_tick()
     assert rig.wait_state("driving"), rig.states
+
+
+def test_rover_off_the_plan_gets_one_new_plan_from_where_it_is(ros):
+    rig = driving(start(ros, planner_params=[Parameter("replan_period", value=0.0)]))
+    before = len(rig.plans)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.6)  # 2 m off the plan (a slip, a pose correction)
+    assert ros.spin_until(lambda: len(rig.plans) > before)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.4)
+    assert len(rig.plans) == before + 1  # one replan, not one per odometry message
+    first = rig.plans[-1].poses[0].pose.position
+    assert math.hypot(first.x - 2.5, first.y - 2.0) < 0.1

@@ -76,6 +76,13 @@ PARAMETERS = (
         unit="m",
     ),
     ParamSpec(
+        "min_replan_interval",
+        1.0,
+        "Shortest interval between replans caused by the rover leaving the plan (odometry time)",
+        range=(0.0, 60.0),
+        unit="s",
+    ),
+    ParamSpec(
         "costmap_timeout",
         5.0,
         "Refuse to plan on a costmap older than this (against the odometry stamp)",
@@ -234,7 +241,10 @@ class PathPlannerNode(RoverNode):
             self._plan_full()
             return
         d = np.hypot(self._plan_points[:, 0] - self._pose[0], self._plan_points[:, 1] - self._pose[1]).min()
-        if d > self.params.max_path_deviation:
+        recent = self._last_full_plan is not None and (
+            0 <= data.stamp_ns - self._last_full_plan < self.params.min_replan_interval * 1e9
+        )
+        if d > self.params.max_path_deviation and not recent:
             self.get_logger().info(f"rover {d:.2f} m off the plan: replanning")
             self._plan_full()
 
