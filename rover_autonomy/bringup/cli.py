@@ -21,6 +21,7 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "mission": "rover_autonomy.missions.cli",
     "urdf": "rover_autonomy.description.cli",
     "sim": "rover_autonomy.sim.cli",
+    "calibrate-slip": "rover_autonomy.odometry.cli",
 }
 
 
