@@ -11,7 +11,7 @@ model, the configuration (including the seed) and the commands given at each ste
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mujoco
 import numpy as np
@@ -43,7 +43,6 @@ class SimConfig:
     shadows: bool = False
     multisamples: int = 0  # off-screen MSAA samples: 4x costs about 2x render time on software GL
     solver_iterations: int = 30
-    tuning: rover_mjcf.ActuatorTuning = field(default_factory=rover_mjcf.ActuatorTuning)
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class RoverSim:
         self.world = world
         self.rover = model
         self.config = config = config or SimConfig()
-        spec = compose(world, rover_mjcf.build_rover_spec(model, config.tuning))
+        spec = compose(world, rover_mjcf.build_rover_spec(model))
         spec.option.timestep = config.timestep
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         spec.option.iterations = config.solver_iterations
