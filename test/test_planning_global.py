@@ -264,3 +264,16 @@ def ndimage_dilate(mask, iterations):
     from scipy import ndimage
 
     return ndimage.binary_dilation(mask, iterations=iterations)
+
+
+def test_replan_follows_a_rolling_window_to_the_same_world_goal():
+    costmap = np.zeros((200, 200), np.int8)
+    planner = GlobalPlanner()
+    planner.set_costmap(costmap, GridGeometry(RES, -10.0, -10.0, 200, 200))
+    assert planner.plan((0.0, 0.0), (8.0, 3.0)).ok
+    # The window moves 2.5 m with the rover: same shape, new origin.
+    planner.set_costmap(costmap, GridGeometry(RES, -7.5, -10.0, 200, 200))
+    moved = planner.replan((1.0, 0.5))
+    assert moved.ok
+    np.testing.assert_allclose(moved.points[-1], (8.05, 3.05), atol=RES)
+    np.testing.assert_allclose(moved.points[0], (1.05, 0.55), atol=RES)

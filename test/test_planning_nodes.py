@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.parameter import Parameter
@@ -11,7 +12,7 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from rover_autonomy.planning.follower_node import PathFollowerNode
-from rover_autonomy.planning.planner_node import PathPlannerNode
+from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     GridGeometry,
@@ -39,7 +40,10 @@ class Rig:
         self.odom_pub = node.create_publisher(Odometry, "odom", qos.for_topic("odom"))
         self.goal_pub = node.create_publisher(PoseStamped, "goal_pose", qos.for_topic("goal_pose"))
         self.estop_pub = node.create_publisher(Bool, "emergency_stop", qos.for_topic("emergency_stop"))
-        self.plans, self.states, self.cmds = [], [], []
+        self.plans, self.states, self.cmds, self.plan_status = [], [], [], []
+        node.create_subscription(
+            String, PLAN_STATUS_TOPIC, lambda m: self.plan_status.append(m.data), qos.profile("latched")
+        )
         node.create_subscription(Path, "plan", self.plans.append, qos.for_topic("plan"))
         node.create_subscription(
             String,
@@ -123,9 +127,15 @@ def driving(rig, goal=(5.0, 0.0), frame="odom"):
 
 
 def assert_stopped(rig):
-    rig.ros.spin_for(0.2)
-    twist = rig.last_twist()
-    assert twist.linear.x == 0.0 and twist.angular.z == 0.0
+    """The last cmd_vel is a zero twist, and stays so."""
+
+    def still():
+        twist = rig.last_twist()
+        return twist.linear.x == 0.0 and twist.angular.z == 0.0
+
+    assert rig.ros.spin_until(still, timeout=3)
+    rig.ros.spin_for(0.3)
+    assert still()
 
 
 def test_plans_drives_and_reaches_goal(ros):
@@ -139,6 +149,13 @@ def test_plans_drives_and_reaches_goal(ros):
     rig.drive_tick(pose=(4.85, 0.0, 0.0))
     assert rig.wait_state("reached")
     assert_stopped(rig)
+    assert ros.spin_until(lambda: len(rig.plans[-1].poses) == 0)  # the finished plan is withdrawn
+    diagnostics = []
+    rig.node.create_subscription(
+        DiagnosticArray, "diagnostics", diagnostics.append, qos.profile("diagnostics")
+    )
+    names = lambda: {s.name for m in diagnostics for s in m.status}  # noqa: E731
+    assert ros.spin_until(lambda: {"path_planner", "path_follower"} <= names(), timeout=3)
 
 
 def test_goal_in_map_frame_is_moved_into_odom(ros):
@@ -254,3 +271,70 @@ def test_config_files_are_generated_from_the_parameter_specs():
         title, specs = cli.node_parameters(name)
         assert config_path(f"{name}.yaml").read_text() == render_yaml(name, specs, title)
         assert any(n.name == name and n.executable == name for n in graph.NODES)
+
+
+def test_hazard_stop_asks_for_a_plan_and_does_not_loop_on_an_unchanged_one(ros):
+    # The follower treats cost >= 90 as unsafe, the planner only forbids 100: a band of cost 95 across
+    # the way stops the rover, the planner replans once, finds the same plan and says so.
+    rig = driving(
+        start(
+            ros,
+            planner_params=[Parameter("replan_period", value=0.0)],  # only the hazard report replans
+            follower_params=[Parameter("max_cost", value=90)],
+        )
+    )
+    costs = np.zeros((200, 200), np.int8)
+    costs[:, 106:109] = 95
+    rig.costmap(costs)
+    rig.drive_tick()
+    assert rig.wait_state("blocked: hazard"), rig.states
+    rig.drive_tick(seconds=0.5)
+    plans = len(rig.plans)
+    rig.drive_tick(seconds=1.0)
+    assert len(rig.plans) == plans  # no plan churn while the follower stays blocked
+    assert any(s.startswith("planned: unchanged") for s in rig.plan_status), rig.plan_status
+    assert_stopped(rig)
+
+
+def test_wall_without_gap_ends_in_failed_no_path(ros):
+    rig = driving(start(ros))
+    costs = np.zeros((200, 200), np.int8)
+    costs[:, 120:124] = 100
+    rig.costmap(costs)
+    rig.drive_tick()
+    assert rig.wait_state("failed: no path"), rig.states
+    assert_stopped(rig)
+
+
+def test_invalid_start_up_parameters_are_refused(ros):
+    with pytest.raises(ValueError, match="map_to_odom"):
+        PathPlannerNode(context=ros.context, parameter_overrides=[Parameter("map_to_odom", value=[1.0, 2.0])])
+    with pytest.raises(Exception, match="lookahead"):
+        PathFollowerNode(context=ros.context, parameter_overrides=[Parameter("lookahead", value=-1.0)])
+
+
+def test_node_survives_alternating_failures(ros):
+    # A rejected first goal (no goal active) followed by failures of an active goal: different log
+    # severities from one node must not crash it.
+    rig = start(ros)
+    rig.goal(1.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.drive_tick()
+    rig.goal(2.0, 0.0)
+    assert rig.wait_state("failed: no costmap received yet"), rig.states
+    rig.goal(3.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.costmap()
+    rig.drive_tick()
+    assert rig.wait_state("driving"), rig.states
+
+
+def test_rover_off_the_plan_gets_one_new_plan_from_where_it_is(ros):
+    rig = driving(start(ros, planner_params=[Parameter("replan_period", value=0.0)]))
+    before = len(rig.plans)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.6)  # 2 m off the plan (a slip, a pose correction)
+    assert ros.spin_until(lambda: len(rig.plans) > before)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.4)
+    assert len(rig.plans) == before + 1  # one replan, not one per odometry message
+    first = rig.plans[-1].poses[0].pose.position
+    assert math.hypot(first.x - 2.5, first.y - 2.0) < 0.1

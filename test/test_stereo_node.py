@@ -145,22 +145,19 @@ def test_parameters_change_at_run_time_and_bad_values_are_refused(ros):
     client = rig.io.create_client(SetParameters, "/stereo_processor/set_parameters")
     assert ros.spin_until(client.service_is_ready)
 
-    def set_int(name, value):
-        request = SetParameters.Request(
-            parameters=[
-                ParameterMsg(
-                    name=name, value=ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
-                )
-            ]
-        )
-        future = client.call_async(request)
+    def set_parameter(name, value):
+        if isinstance(value, float):
+            typed = ParameterValue(type=ParameterType.PARAMETER_DOUBLE, double_value=value)
+        else:
+            typed = ParameterValue(type=ParameterType.PARAMETER_INTEGER, integer_value=value)
+        future = client.call_async(SetParameters.Request(parameters=[ParameterMsg(name=name, value=typed)]))
         assert ros.spin_until(future.done)
         return future.result().results[0]
 
-    assert set_int("disparity_range", 32).successful
-    assert not set_int("disparity_range", 40).successful  # step 16
-    assert not set_int("correlation_window_size", 6).successful  # odd only
-    refused = set_int("P1", 500)  # P2 defaults to 200
+    assert set_parameter("disparity_range", 32).successful
+    assert not set_parameter("disparity_range", 40).successful  # step 16
+    assert not set_parameter("correlation_window_size", 6).successful  # odd only
+    refused = set_parameter("P1", 500.0)  # P2 defaults to 200
     assert not refused.successful and "P1 < P2" in refused.reason
     rig.send_infos()
     rig.send_pair(10**9)
@@ -253,11 +250,13 @@ def test_bad_input_is_dropped_named_and_recovered_from(ros, bad):
     _good_then(rig, bad)
 
 
-def test_missing_camera_info_is_named_and_recovered_from(ros):
+def test_pair_waits_for_missing_camera_info(ros):
     rig = StereoRig(ros)
     rig.send_pair(10**9)
+    rig.send_pair(2 * 10**9)  # supersedes the first while both wait
     assert rig.wait_status(DiagnosticStatus.WARN, "no message received yet on stereo/left/camera_info")
-    assert not rig.disparities
-    rig.send_infos()
-    rig.send_pair(2 * 10**9)
+    assert not rig.disparities and rig.node.pairs_dropped == 1
+    rig.send_infos()  # the newest waiting pair is processed as soon as both are in
     assert rig.wait_outputs(1)
+    assert rig.disparities[0].header.stamp.sec == 2
+    assert rig.wait_status(DiagnosticStatus.OK, "processing stereo pairs")

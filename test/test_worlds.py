@@ -40,6 +40,15 @@ def mars_dir(tmp_path_factory, model):
 
 
 @pytest.fixture(scope="module")
+def small_dir(tmp_path_factory, model):
+    out = tmp_path_factory.mktemp("worlds") / "small"
+    write_world(
+        generate(WorldSpec(planet="mars", seed=4, size=12.0, resolution=0.1), model), out, model=model
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
 def mars(mars_dir):
     return load_world(mars_dir)
 
@@ -185,7 +194,7 @@ def test_world_metadata_and_sampling(mars, model):
     assert mars.height_at(mars.grid.xs[7], mars.grid.ys[3]) == pytest.approx(float(mars.surface[3, 7]))
     assert math.isnan(mars.height_at(30.5, 0.0))
     assert mars.start.x == pytest.approx(-18.0) and mars.start.yaw == 0.0
-    assert len(mars.rocks) == yaml.safe_load((mars.path / "world.yaml").read_text())["rock_model"]["count"]
+    assert len(mars.rocks) == mars.metadata["rock_model"]["count"] > 1000
     assert np.isclose(np.linalg.norm(mars.sun.direction), 1.0)
 
 
@@ -234,16 +243,16 @@ def test_spec_validation_rejects_bad_input(model):
             WorldSpec(**{"planet": "moon", **change}).validated(model)
 
 
-def test_loader_rejects_corrupt_worlds(tmp_path, mars_dir):
+def test_loader_rejects_corrupt_worlds(tmp_path, small_dir):
     import shutil
 
     def broken(name, edit):
         target = tmp_path / name
-        shutil.copytree(mars_dir, target)
+        shutil.copytree(small_dir, target)
         edit(target)
         return target
 
-    meta = yaml.safe_load((mars_dir / "world.yaml").read_text())
+    meta = yaml.safe_load((small_dir / "world.yaml").read_text())
     cases = [
         (lambda p: (p / "world.yaml").write_text("format: [unclosed"), "not valid YAML"),
         (lambda p: (p / "world.yaml").write_text("just a string"), "expected a mapping"),
@@ -295,16 +304,24 @@ def test_cli_writes_a_world_and_answers_bad_input_with_one_line(tmp_path, capsys
         ["--planet", "mars", "--size", "3", "--out", str(tmp_path / "x")],
         ["--planet", "mars", "--size", "12", "--resolution", "0.1", "--out", str(blocker / "x")],
         ["--planet", "mars", "--size", "12", "--resolution", "0.1", "--out", str(blocker)],
+        ["--planet", "mars", "--seed", "-1", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--size", "nan", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--polar", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--seed", "abc", "--out", str(tmp_path / "x")],
     ]
     capsys.readouterr()
     for argv in bad:
-        assert cli_main(argv) == 2, argv
+        try:
+            code = cli_main(argv)
+        except SystemExit as exit_:  # argparse's own type errors
+            code = exit_.code
+        assert code == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("rover-autonomy world: error:"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "easy"]  # nothing half-written
 
 
-def test_interrupted_write_leaves_nothing_behind(tmp_path, mars_dir):
+def test_interrupted_write_leaves_nothing_behind(tmp_path, small_dir):
     def fail_midway(tmp):
         (tmp / "world.yaml").write_text("partial")
         raise RuntimeError("disk full")
@@ -315,7 +332,7 @@ def test_interrupted_write_leaves_nothing_behind(tmp_path, mars_dir):
     # A failed regeneration leaves the existing world as it was.
     import shutil
 
-    shutil.copytree(mars_dir, tmp_path / "old")
+    shutil.copytree(small_dir, tmp_path / "old")
     before = _files(tmp_path / "old")
     with pytest.raises(RuntimeError):
         write_atomically(tmp_path / "old", fail_midway)
@@ -365,3 +382,38 @@ def test_easy_world_has_a_hazard_free_15_m_corridor(model):
         cols = (world.grid.xs >= x0) & (world.grid.xs <= x0 + 17.0)
         assert not np.any(world.hazard[np.ix_(rows, cols)]), planet
         assert np.all(world.rocks["height"] < model.limits.max_step)
+
+
+def test_cli_registers_as_a_subcommand_and_polar_sets_a_low_sun(tmp_path):
+    from rover_autonomy.bringup.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "world",
+            "--planet",
+            "moon",
+            "--polar",
+            "--size",
+            "12",
+            "--resolution",
+            "0.1",
+            "--out",
+            str(tmp_path / "p"),
+        ]
+    )
+    assert args.handler(args) == 0
+    world = load_world(tmp_path / "p")
+    assert world.sun.elevation == pytest.approx(4.0) and world.gravity == pytest.approx(1.62)
+
+
+def test_cli_gazebo_flag_exports_a_sound_sdf(tmp_path):
+    from rover_autonomy.bringup.cli import main
+    from rover_autonomy.description.sdf_check import check_world_sdf
+
+    out = tmp_path / "gz"
+    argv = ["world", "--planet", "mars", "--easy", "--size", "12", "--resolution", "0.1", "--out", str(out)]
+    assert main([*argv, "--gazebo"]) == 0
+    sdf = out / "gazebo" / "world.sdf"
+    assert sdf.is_file() and (out / "gazebo" / "terrain.png").is_file()
+    assert check_world_sdf(sdf) == []
+    assert load_world(out).planet == "mars"

@@ -98,9 +98,9 @@ PARAMETER_SPECS: tuple[ParamSpec, ...] = (
         "P1",
         _M.P1,
         "SGBM penalty of a 1-px disparity change between neighbours (scales with the window area)",
-        range=(0, 100000),
+        range=(0.0, 100000.0),
     ),
-    ParamSpec("P2", _M.P2, "SGBM penalty of larger disparity changes; must exceed P1", range=(0, 400000)),
+    ParamSpec("P2", _M.P2, "SGBM penalty of larger disparity changes; must exceed P1", range=(0.0, 400000.0)),
     # -- post-filter ---------------------------------------------------------------------------------
     ParamSpec(
         "uniqueness_ratio",

@@ -34,35 +34,31 @@ class CloudParams:
             raise ValueError(f"voxel_size must be >= 0, got {self.voxel_size}")
 
 
-@numba.njit(cache=True, nogil=True, inline="always")
-def _depth(d, offset, fb, min_z, max_z):  # pragma: no cover - compiled
-    """Depth [m] of disparity ``d`` [px]; 0 when invalid (NaN, at or beyond infinity, out of range)."""
-    d = d - offset
-    if not d > 0.0:  # also rejects NaN
-        return 0.0
-    z = fb / d
-    return z if min_z <= z <= max_z else 0.0
-
-
 @numba.njit(cache=True, nogil=True)
 def _triangulate(disparity, intensity, stride, fx, fy, cx, cy, offset, fb, min_z, max_z):  # pragma: no cover
     # Count, then fill an array of the exact size: at 640x480 fresh pages of an oversized buffer
     # cost more than the counting pass. (Serial: a parallel version was slower here, and numba's
     # OpenMP workers spin after a parallel region, slowing OpenCV's matcher threads.)
+    # The depth range as a disparity range: z in [min_z, max_z] <=> d - offset in [fb/max_z, fb/min_z].
+    low = offset + fb / max_z
+    high = offset + fb / min_z if min_z > 0.0 else np.inf
     height, width = disparity.shape
     n = 0
     for v in range(0, height, stride):
         for u in range(0, width, stride):
-            if _depth(disparity[v, u], offset, fb, min_z, max_z) > 0.0:
+            d = disparity[v, u]
+            if low <= d <= high and d > offset:  # NaN fails every comparison
                 n += 1
     out = np.empty((n, 4), np.float32)
     n = 0
     for v in range(0, height, stride):
+        y_over_z = (v - cy) / fy
         for u in range(0, width, stride):
-            z = _depth(disparity[v, u], offset, fb, min_z, max_z)
-            if z > 0.0:
-                out[n, 0] = (u - cx) * z / fx
-                out[n, 1] = (v - cy) * z / fy
+            d = disparity[v, u]
+            if low <= d <= high and d > offset:
+                z = fb / (d - offset)
+                out[n, 0] = (u - cx) / fx * z
+                out[n, 1] = y_over_z * z
                 out[n, 2] = z
                 out[n, 3] = intensity[v, u]
                 n += 1

@@ -15,8 +15,9 @@ least ``min_safe_length``, and when some arcs are safe over the whole horizon on
 and the best one is driven. Speed drops on rough terrain (the highest cost within ``slowdown_length``)
 and on tight arcs, is capped by the yaw-rate limit and tapers near the goal. When the carrot lies far
 off the heading the rover turns in place (the rocker-bogie steers its corner wheels for a point turn).
-When no arc is safe the rover stops and asks for a replan. The goal is reached within
-``goal_tolerance`` of the plan's last point.
+When no arc is safe the rover stops and asks for a replan. When the map puts the rover's own centre on
+an unsafe cell, arcs that leave unsafe ground within ``escape_length`` may be driven, at ``min_speed``.
+The goal is reached within ``goal_tolerance`` of the plan's last point.
 
 Biesiadecki, Leger, Maimone, "Tradeoffs Between Directed and Autonomous Driving on the Mars
 Exploration Rovers" (IJRR 2007); Toupet et al., "Traverse the Terrain: ENav" (IEEE Aerospace 2020).
@@ -32,6 +33,8 @@ import numpy as np
 from rover_autonomy.planning.costs import LETHAL
 from rover_autonomy.planning.global_planner import GridGeometry
 
+HAZARD = "hazard"  # reasons of stops caused by the terrain begin with this: the planner replans on them
+
 
 @dataclass(frozen=True)
 class FollowerConfig:
@@ -43,18 +46,19 @@ class FollowerConfig:
     sample_step: float = 0.05  # [m] spacing of the cost samples along an arc
     lookahead: float = 1.5  # [m] carrot distance along the plan
     min_safe_length: float = 0.8  # [m] an arc must stay safe at least this far
-    max_cost: int = 90  # samples at or above this cost end an arc's safe length
+    max_cost: int = 100  # samples at or above this cost end an arc's safe length (100: lethal only)
     unknown_cost: float | None = 50.0  # cost of unknown samples; None makes them unsafe
     progress_weight: float = 1.0
     cost_weight: float = 1.5
     path_weight: float = 0.4
     clearance_weight: float = 0.8
     point_turn_angle: float = 1.0  # [rad] carrot bearing beyond which the rover turns in place
-    point_turn_max_cost: int = 90  # no point turn on a cell at or above this cost
+    point_turn_max_cost: int = 100  # no point turn on a cell at or above this cost
     slowdown_length: float = 1.0  # [m] stretch of the arc whose worst cost sets the speed
     cost_slowdown: float = 0.7  # speed × (1 − cost_slowdown · cost / 100)
     turn_slowdown: float = 0.5  # speed × (1 − turn_slowdown · |curvature| / max curvature)
     min_speed: float = 0.05  # [m/s] slowest forward speed while driving
+    escape_length: float = 0.5  # [m] on a cell at or above max_cost, arcs may cross such cells this far
     goal_tolerance: float = 0.3  # [m]
     goal_slowdown_distance: float = 1.0  # [m] speed tapers linearly inside this distance
     progress_window: float = 4.0  # [m] of plan searched ahead of the last progress point
@@ -152,7 +156,8 @@ class ArcFollower:
             if here >= c.point_turn_max_cost:
                 return _stop(
                     "blocked",
-                    f"carrot {heading_error:+.2f} rad off and cell cost {here} too high to turn in place",
+                    f"{HAZARD}: cell cost {here} too high to turn in place "
+                    f"(the plan is {heading_error:+.2f} rad off the heading)",
                 )
             wz = math.copysign(min(c.max_yaw_rate, 2.0 * abs(heading_error)), heading_error)
             return Decision(
@@ -177,6 +182,14 @@ class ArcFollower:
         if c.unknown_cost is None:
             blocked |= unknown
         cost[unknown] = c.unknown_cost if c.unknown_cost is not None else LETHAL
+        escaping = _lookup(costmap, geometry, np.array([x]), np.array([y]))[0] >= c.max_cost
+        if escaping:
+            # The map puts the rover's centre on an unsafe cell (map noise, or the map changed under
+            # it): let arcs that leave unsafe ground within escape_length drive out, slowly.
+            leave = np.where((~blocked).any(axis=1), (~blocked).argmax(axis=1), len(self.arc_lengths))
+            exits = self.arc_lengths[np.minimum(leave, len(self.arc_lengths) - 1)] <= c.escape_length
+            before_exit = (np.arange(blocked.shape[1])[None, :] < leave[:, None]) & exits[:, None]
+            blocked &= ~before_exit
         first_blocked = np.where(blocked.any(axis=1), blocked.argmax(axis=1), len(self.arc_lengths))
         safe_length = np.where(first_blocked > 0, self.arc_lengths[np.maximum(first_blocked - 1, 0)], 0.0)
         safe_length[first_blocked == len(self.arc_lengths)] = self.arc_lengths[-1]
@@ -185,7 +198,7 @@ class ArcFollower:
         if not safe.any():
             return _stop(
                 "blocked",
-                f"no safe arc: every arc meets cost >= {c.max_cost} within {required:.2f} m",
+                f"{HAZARD}: no safe arc, every arc meets cost >= {c.max_cost} within {required:.2f} m",
                 distance_to_goal=to_goal,
             )
 
@@ -225,13 +238,14 @@ class ArcFollower:
         speed = c.max_speed * (1.0 - c.cost_slowdown * worst_near / 100.0)
         speed *= 1.0 - c.turn_slowdown * abs(curvature) * c.min_turn_radius
         speed = min(speed, c.max_speed * to_goal / c.goal_slowdown_distance)
-        speed = max(speed, c.min_speed)
+        speed = c.min_speed if escaping else max(speed, c.min_speed)
         if abs(curvature) * speed > c.max_yaw_rate:
             speed = c.max_yaw_rate / abs(curvature)
         return Decision(
             speed,
             curvature * speed,
             "driving",
+            "escaping unsafe ground" if escaping else "",
             curvature=curvature,
             safe_arcs=int(safe.sum()),
             distance_to_goal=to_goal,

@@ -63,14 +63,14 @@ PARAMETERS = (
     ParamSpec(
         "max_speed",
         0.0,
-        "Forward speed limit; 0 takes limits.max_speed of the rover model",
+        "Forward speed limit, at most the rover model's limits.max_speed (0: that limit)",
         range=(0.0, 5.0),
         unit="m/s",
     ),
     ParamSpec(
         "max_yaw_rate",
         0.0,
-        "Yaw rate limit; 0 takes limits.max_yaw_rate of the rover model",
+        "Yaw rate limit, at most the rover model's limits.max_yaw_rate (0: that limit)",
         range=(0.0, 5.0),
         unit="rad/s",
     ),
@@ -93,7 +93,12 @@ PARAMETERS = (
         range=(0.05, 10.0),
         unit="m",
     ),
-    ParamSpec("max_cost", 90, "Cost at or above which a cell ends an arc's safe length", range=(1, 100)),
+    ParamSpec(
+        "max_cost",
+        100,
+        "Cost at or above which a cell ends an arc's safe length (100: lethal cells only, as the planner)",
+        range=(1, 100),
+    ),
     ParamSpec("unknown_cost", 50.0, "Cost of unknown cells along an arc", range=(0.0, 99.0)),
     ParamSpec(
         "allow_unknown", True, "Drive through unknown cells (at unknown_cost); false makes them unsafe"
@@ -105,6 +110,13 @@ PARAMETERS = (
         "turn_slowdown", 0.5, "Speed × (1 − turn_slowdown × |curvature| / max curvature)", range=(0.0, 1.0)
     ),
     ParamSpec("min_speed", 0.05, "Slowest forward speed while driving", range=(0.0, 5.0), unit="m/s"),
+    ParamSpec(
+        "escape_length",
+        0.5,
+        "When the map puts the rover on a cell at or above max_cost, arcs may cross such cells this far to leave",
+        range=(0.0, 3.0),
+        unit="m",
+    ),
     ParamSpec(
         "point_turn_angle",
         1.0,
@@ -159,9 +171,12 @@ class PathFollowerNode(RoverNode):
 
     def _make_config(self, values: dict) -> FollowerConfig:
         limits = self._model.limits
+        # The rover model's navigation limits are ceilings: a parameter can only lower them.
+        max_speed = min(values["max_speed"] or limits.max_speed, limits.max_speed)
+        max_yaw_rate = min(values["max_yaw_rate"] or limits.max_yaw_rate, limits.max_yaw_rate)
         return FollowerConfig(
-            max_speed=values["max_speed"] or limits.max_speed,
-            max_yaw_rate=values["max_yaw_rate"] or limits.max_yaw_rate,
+            max_speed=max_speed,
+            max_yaw_rate=max_yaw_rate,
             min_turn_radius=self._model.min_turn_radius,
             arcs=values["arcs"],
             horizon=values["horizon"],
@@ -177,7 +192,8 @@ class PathFollowerNode(RoverNode):
             point_turn_max_cost=values["max_cost"],
             cost_slowdown=values["cost_slowdown"],
             turn_slowdown=values["turn_slowdown"],
-            min_speed=min(values["min_speed"], values["max_speed"] or limits.max_speed),
+            min_speed=min(values["min_speed"], max_speed),
+            escape_length=values["escape_length"],
             goal_tolerance=values["goal_tolerance"],
         )
 
@@ -292,7 +308,10 @@ class PathFollowerNode(RoverNode):
             return
         silent = (self.get_clock().now().nanoseconds - self._odom_received_at) * 1e-9
         if silent > self.params.odom_timeout:
-            self._halt("blocked", f"odometry lost: none for {silent:.1f} s", self._last_odom_stamp or 0)
+            limit = self.params.odom_timeout
+            self._halt(
+                "blocked", f"odometry lost: none for more than {limit:.2f} s", self._last_odom_stamp or 0
+            )
 
     # -- outputs ------------------------------------------------------------------------------
     def _act(self, decision: Decision, stamp: int) -> None:

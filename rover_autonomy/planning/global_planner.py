@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from rover_autonomy.planning.costs import CostModel, path_cost
 from rover_autonomy.planning.grid_search import (
+    NO_POTENTIALS,
     _heuristic_grid,
     astar,
     block_minima,
@@ -116,6 +117,7 @@ class GlobalPlanner:
         self._plan_factors: np.ndarray | None = None  # the factors the current plan was made on
         self._labels: np.ndarray | None = None
         self._block_min: np.ndarray | None = None
+        self._goal_xy: tuple[float, float] | None = None  # world goal of the last plan [m]
         self._goal_cell: tuple[int, int] | None = None
         self._potentials: np.ndarray | None = None
         self._path: np.ndarray | None = None  # cells of the current plan
@@ -158,6 +160,7 @@ class GlobalPlanner:
         """A full optimal plan from ``start_xy`` to ``goal_xy`` (world [m], the costmap's frame)."""
         if self.factors is None:
             return PlanResult(False, "no costmap")
+        self._goal_xy = (float(goal_xy[0]), float(goal_xy[1]))
         geo = self.geometry
         goal = geo.to_cell(*goal_xy)
         if goal is None:
@@ -184,9 +187,9 @@ class GlobalPlanner:
 
     def replan(self, start_xy: tuple[float, float]) -> PlanResult:
         """Plan again to the last goal from ``start_xy``, reusing the previous plan where possible."""
-        if self._goal_cell is None:
+        if self._goal_xy is None:
             return PlanResult(False, "no goal")
-        goal_xy = tuple(self.geometry.cell_centres(np.array([self._goal_cell]))[0])
+        goal_xy = self._goal_xy  # in world coordinates: the grid may have moved (rolling window)
         if self._path is None:
             return self.plan(start_xy, goal_xy)
         start, reason = self._start_cell(start_xy)
@@ -234,7 +237,7 @@ class GlobalPlanner:
             if self.block > 0:
                 self._potentials = block_potentials(self._block_min, self.block, *goal)
             else:
-                self._potentials = np.zeros((2, 1, 1))
+                self._potentials = NO_POTENTIALS
 
     def _accept(self, cells: np.ndarray, expanded: int, method: str) -> PlanResult:
         self._path = cells
@@ -290,7 +293,7 @@ class GlobalPlanner:
         r1 = min(int(stretch[:, 0].max()) + margin + 1, self.geometry.height)
         c0 = max(int(stretch[:, 1].min()) - margin, 0)
         c1 = min(int(stretch[:, 1].max()) + margin + 1, self.geometry.width)
-        section, _, expanded = astar(self.factors, *a, *b, r0, r1, c0, c1, np.zeros((2, 1, 1)), 0)
+        section, _, expanded = astar(self.factors, *a, *b, r0, r1, c0, c1, NO_POTENTIALS, 0)
         if section.shape[0] == 0:
             return None
         cells = np.vstack([path[:first], section, path[last + 1 :]])

@@ -2,7 +2,7 @@
 
 Subscribes ``goal_pose`` (geometry_msgs/PoseStamped in ``map`` or ``odom``; ``map → odom`` is the
 ``map_to_odom`` parameter), ``terrain/costmap`` (nav_msgs/OccupancyGrid, rover-centre cost space, used as is),
-``odom`` (nav_msgs/Odometry) and ``navigation/state`` (the follower's ``blocked`` asks for a new plan,
+``odom`` (nav_msgs/Odometry) and ``navigation/state`` (the follower's ``blocked: hazard…`` asks for a new plan,
 ``reached`` ends the goal). Publishes ``plan`` (nav_msgs/Path in the costmap's frame; an empty path
 withdraws the plan) and ``navigation/plan_status`` (std_msgs/String, latched: ``planning``, ``planned: …``,
 ``failed: <reason>``, ``idle: …``), which the follower folds into ``navigation/state``. Serves
@@ -25,6 +25,7 @@ from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
 from rover_autonomy.parameters import ParamSpec
+from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
 from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
 from rover_autonomy.ros_common import qos
@@ -39,7 +40,7 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
     yaw_to_quaternion,
 )
-from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
@@ -73,6 +74,13 @@ PARAMETERS = (
         "Replan when the rover is further than this from the plan",
         range=(0.05, 10.0),
         unit="m",
+    ),
+    ParamSpec(
+        "min_replan_interval",
+        1.0,
+        "Shortest interval between replans caused by the rover leaving the plan (odometry time)",
+        range=(0.0, 60.0),
+        unit="s",
     ),
     ParamSpec(
         "costmap_timeout",
@@ -111,6 +119,9 @@ PARAMETERS = (
 class PathPlannerNode(RoverNode):
     def __init__(self, **kwargs):
         super().__init__(NODE_NAME, PARAMETERS, **kwargs)
+        problem = self.check_parameters(vars(self.params))
+        if problem:
+            raise ValueError(problem)
         self._planner = self._make_planner()
         self._costmap_stamp: int | None = None
         self._costmap_frame = ""
@@ -207,7 +218,7 @@ class PathPlannerNode(RoverNode):
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
-            self._replan("costmap update")
+            self._replan()
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
@@ -230,21 +241,26 @@ class PathPlannerNode(RoverNode):
             self._plan_full()
             return
         d = np.hypot(self._plan_points[:, 0] - self._pose[0], self._plan_points[:, 1] - self._pose[1]).min()
-        if d > self.params.max_path_deviation:
+        recent = self._last_full_plan is not None and (
+            0 <= data.stamp_ns - self._last_full_plan < self.params.min_replan_interval * 1e9
+        )
+        if d > self.params.max_path_deviation and not recent:
             self.get_logger().info(f"rover {d:.2f} m off the plan: replanning")
             self._plan_full()
 
     def _on_state(self, msg: String) -> None:
-        state = msg.data.split(":", 1)[0].strip()
+        state, _, reason = msg.data.partition(":")
+        state = state.strip()
         if self._goal is None:
             return
         if state == "reached":
             self._goal = None
             self._plan_points = None
+            self._publish_plan(None)  # a follower (re)starting later must not pick the old plan up
             self._publish_status("idle: goal reached")
-        elif state == "blocked" and self._plan_points is not None and "emergency stop" not in msg.data:
+        elif state == "blocked" and reason.strip().startswith(HAZARD) and self._plan_points is not None:
             self.get_logger().info(f"follower {msg.data!r}: replanning")
-            self._plan_full()
+            self._plan_full(only_if_changed=True)
 
     def _on_cancel(self, request: Trigger.Request, response: Trigger.Response) -> Trigger.Response:
         had_goal = self._goal is not None
@@ -273,7 +289,7 @@ class PathPlannerNode(RoverNode):
             return f"odometry lost: last pose {(now - self._pose_stamp) * 1e-9:.1f} s old"
         return None
 
-    def _plan_full(self) -> None:
+    def _plan_full(self, only_if_changed: bool = False) -> None:
         problem = self._ready()
         if problem:
             self._fail(problem)
@@ -281,9 +297,14 @@ class PathPlannerNode(RoverNode):
         self._publish_status("planning")
         result = self._planner.plan(self._pose[:2], self._goal)
         self._last_full_plan = self._pose_stamp
+        if only_if_changed and result.ok and _is_tail_of(result.points, self._plan_points):
+            # The follower stopped where the planner sees a way: republishing the same plan would
+            # only make it try again at once. It re-evaluates on every odometry message anyway.
+            self._publish_status(f"planned: unchanged, the follower reports {HAZARD}s on it")
+            return
         self._take(result)
 
-    def _replan(self, why: str) -> None:
+    def _replan(self) -> None:
         if self._plan_points is None:  # no current plan: nothing to reuse
             self._plan_full()
             return
@@ -316,7 +337,9 @@ class PathPlannerNode(RoverNode):
         self._plan_points = None
         self._publish_plan(None)
         self._publish_status(f"failed: {reason}")
-        self.warn_throttled(reason, f"no plan: {reason}", level=ERROR if self._goal is None else WARN)
+        # One severity only: rclpy refuses a log call site that changes severity (node_base logs all
+        # levels from one line), which would kill the node.
+        self.warn_throttled(reason, f"no plan: {reason}")
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_plan(self, points: np.ndarray | None) -> None:
@@ -328,6 +351,13 @@ class PathPlannerNode(RoverNode):
         if text != self._status_text:
             self._status_text = text
             self._status_pub.publish(String(data=text))
+
+
+def _is_tail_of(points: np.ndarray, previous: np.ndarray | None) -> bool:
+    """True when ``points`` is the end of ``previous`` (the rover moved along an unchanged plan)."""
+    if previous is None or len(points) == 0 or len(points) > len(previous):
+        return False
+    return bool(np.allclose(points, previous[-len(points) :]))
 
 
 def points_to_path(points: np.ndarray, stamp_ns: int, frame_id: str) -> Path:

@@ -149,47 +149,76 @@ def stamp_craters(
 ) -> None:
     """Add each crater's profile to ``height`` (float64, row = y, col = x) in place.
 
-    Craters are stamped in batches of equal patch size; each node's value is interpolated in r/R and
-    in degradation from the profile tables, and overlapping craters add up.
+    Each crater's radial profile [m] is interpolated from the tables at its degradation state; craters
+    of similar size are stamped together (patches of equal size, a node's value interpolated in r/R),
+    large ones one by one over the part of their patch inside the raster. Overlapping craters add up.
     """
     if craters.size == 0:
         return
-    ny, nx = height.shape
     rim_shape, bowl_shape = _shape_tables()
-    x_step = EJECTA_EXTENT / (_PROFILE_SAMPLES - 1)
+    level = np.clip(craters["degradation"], 0, 1) * (_DEGRADATION_LEVELS - 1)
+    l0 = np.minimum(level.astype(np.intp), _DEGRADATION_LEVELS - 2)
+    wl = (level - l0)[:, None]
+    rim = rim_shape[l0] * (1 - wl) + rim_shape[l0 + 1] * wl
+    bowl = bowl_shape[l0] * (1 - wl) + bowl_shape[l0 + 1] * wl
+    profiles = craters["rim_height"][:, None] * rim - craters["depth"][:, None] * bowl  # [m] over r/R
     half = np.ceil(EJECTA_EXTENT * craters["diameter"] / 2 / resolution).astype(int) + 1
     sizes = np.unique(np.ceil(1.2 ** np.ceil(np.log(half) / np.log(1.2))).astype(int))
-    flat = height.reshape(-1)
     lo = 0
     for size in sizes:
         members = np.nonzero((half <= size) & (half > lo))[0]
         lo = size
+        if size > 100:
+            for i in members:
+                _stamp(height, origin, resolution, craters[i : i + 1], profiles[i : i + 1], size, clip=True)
+            continue
         chunk = max(1, 2_000_000 // (2 * size + 1) ** 2)
         for first in range(0, members.size, chunk):
-            batch = craters[members[first : first + chunk]]
-            offsets = np.arange(-size, size + 1)
-            row_c = np.rint((batch["y"] - origin[1]) / resolution).astype(np.intp)
-            col_c = np.rint((batch["x"] - origin[0]) / resolution).astype(np.intp)
-            rows = row_c[:, None, None] + offsets[None, :, None]
-            cols = col_c[:, None, None] + offsets[None, None, :]
-            dx = origin[0] + cols * resolution - batch["x"][:, None, None]
-            dy = origin[1] + rows * resolution - batch["y"][:, None, None]
-            radius = (batch["diameter"] / 2)[:, None, None]
-            rho = np.hypot(dx, dy) / radius
-            keep = (rho < EJECTA_EXTENT) & (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
-            which = np.broadcast_to(np.arange(batch.size)[:, None, None], rho.shape)[keep]
-            t = rho[keep] / x_step
-            i0 = np.minimum(t.astype(np.intp), _PROFILE_SAMPLES - 2)
-            wx = t - i0
-            level = np.clip(batch["degradation"], 0, 1)[which] * (_DEGRADATION_LEVELS - 1)
-            l0 = np.minimum(level.astype(np.intp), _DEGRADATION_LEVELS - 2)
-            wl = level - l0
+            picked = members[first : first + chunk]
+            _stamp(height, origin, resolution, craters[picked], profiles[picked], size, clip=False)
 
-            def lookup(table: np.ndarray, l0=l0, wl=wl, i0=i0, wx=wx) -> np.ndarray:
-                a = table[l0, i0] * (1 - wx) + table[l0, i0 + 1] * wx
-                b = table[l0 + 1, i0] * (1 - wx) + table[l0 + 1, i0 + 1] * wx
-                return a * (1 - wl) + b * wl
 
-            z = batch["rim_height"][which] * lookup(rim_shape) - batch["depth"][which] * lookup(bowl_shape)
-            index = (rows * nx + cols)[keep]
-            np.add.at(flat, index, z)
+def _stamp(
+    height: np.ndarray,
+    origin: tuple[float, float],
+    resolution: float,
+    batch: np.ndarray,
+    profiles: np.ndarray,
+    size: int,
+    clip: bool,
+) -> None:
+    ny, nx = height.shape
+    row_c = np.rint((batch["y"] - origin[1]) / resolution).astype(np.intp)
+    col_c = np.rint((batch["x"] - origin[0]) / resolution).astype(np.intp)
+    if clip:  # one crater: only the rows and columns inside the raster
+        row_off = np.arange(max(-size, -row_c[0]), min(size, ny - 1 - row_c[0]) + 1)
+        col_off = np.arange(max(-size, -col_c[0]), min(size, nx - 1 - col_c[0]) + 1)
+        if row_off.size == 0 or col_off.size == 0:
+            return
+    else:
+        row_off = col_off = np.arange(-size, size + 1)
+    rows = row_c[:, None, None] + row_off[None, :, None]
+    cols = col_c[:, None, None] + col_off[None, None, :]
+    dx = (origin[0] + cols * resolution - batch["x"][:, None, None]).astype(np.float32)
+    dy = (origin[1] + rows * resolution - batch["y"][:, None, None]).astype(np.float32)
+    t = (
+        np.hypot(dx, dy)
+        * (((_PROFILE_SAMPLES - 1) / EJECTA_EXTENT) / (batch["diameter"] / 2)).astype(np.float32)[
+            :, None, None
+        ]
+    )
+    keep = t < _PROFILE_SAMPLES - 1
+    if not clip:
+        keep &= (rows >= 0) & (rows < ny) & (cols >= 0) & (cols < nx)
+    which = np.broadcast_to(np.arange(batch.size)[:, None, None], t.shape)[keep]
+    t = t[keep]
+    i0 = t.astype(np.intp)
+    wx = t - i0
+    flat_profiles = profiles.reshape(-1)
+    at = which * _PROFILE_SAMPLES + i0
+    z = flat_profiles[at] * (1 - wx) + flat_profiles[at + 1] * wx
+    index = (rows * nx + cols)[keep]
+    if clip:  # no overlaps within one crater: a plain fancy-index add is exact
+        height.reshape(-1)[index] += z
+    else:
+        np.add.at(height.reshape(-1), index, z)
