@@ -222,7 +222,7 @@ def simulator_figures(model, seed: int) -> None:
     )
     flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
     plan = [(30, 0.3, 0.0), (25, 0.3, 0.12), (8, 0.0, 0.4), (40, 0.3, -0.08), (8, 0.0, -0.4), (30, 0.3, 0.05)]
-    plan.append((30, 0.3, 0.0))
+    plan += [(30, 0.3, 0.0), (20, 0.3, -0.05)]  # >= 50 m on flat ground
     flat = sim_drive(model, flat_world, plan, config(model, slip_model=fit.model), seed)
     report_sim("flat: arcs + point turns", flat)
     mars = resolve_world("mars")
