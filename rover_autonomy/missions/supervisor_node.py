@@ -173,7 +173,8 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
             "camera_rate": spec.camera_rate,
         },
         "path_planner": {"map_to_odom": map_to_odom},
-        "path_follower": {"goal_tolerance": spec.goal_tolerance},
+        # Aim tighter than the verdict: the follower stops by odometry, the verdict is on ground truth.
+        "path_follower": {"goal_tolerance": spec.goal_tolerance / 2},
     }
     for node, params in (spec.overrides or {}).items():
         overrides.setdefault(node, {}).update(params)
