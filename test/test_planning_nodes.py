@@ -175,7 +175,7 @@ def test_plain_twist_when_unstamped(ros):
     ("case", "expected"),
     [
         ("unknown_frame", "failed: goal rejected: unknown frame 'base_link'"),
-        ("outside_map", "failed: goal (15.00, 0.00) is outside the costmap"),
+        ("outside_map", "failed: goal (500.00, 0.00) is outside the map: 500 m away"),
         ("lethal_goal", "failed: goal is on a lethal cell"),
         ("nan_goal", "failed: goal rejected: pose contains NaN"),
         ("stale_costmap", "failed: costmap is"),
@@ -188,7 +188,7 @@ def test_bad_input_stops_rover_with_reason_and_node_recovers(ros, case, expected
     if case == "unknown_frame":
         rig.goal(3.0, 0.0, frame="base_link")
     elif case == "outside_map":
-        rig.goal(15.0, 0.0)
+        rig.goal(500.0, 0.0)
     elif case == "lethal_goal":
         costs = np.zeros((200, 200), np.int8)
         costs[95:105, 125:135] = 100  # around (3, 0)
@@ -338,3 +338,15 @@ def test_rover_off_the_plan_gets_one_new_plan_from_where_it_is(ros):
     assert len(rig.plans) == before + 1  # one replan, not one per odometry message
     first = rig.plans[-1].poses[0].pose.position
     assert math.hypot(first.x - 2.5, first.y - 2.0) < 0.1
+
+
+def test_goal_beyond_the_costmap_window_is_planned_through_unknown_terrain(ros):
+    rig = driving(start(ros))
+    rig.goal(15.0, 0.0)  # the costmap ends 5 m ahead
+
+    def planned_to_goal():
+        ends = [p.poses[-1].pose.position for p in rig.plans if p.poses]
+        return any(math.hypot(end.x - 15.0, end.y) < 0.2 for end in ends)
+
+    assert rig.ros.spin_until(planned_to_goal, timeout=10), rig.states
+    assert rig.wait_state("driving"), rig.states

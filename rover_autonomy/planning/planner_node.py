@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -91,6 +91,14 @@ PARAMETERS = (
     ),
     ParamSpec("odom_timeout", 1.0, "Odometry older than this is lost", range=(0.05, 60.0), unit="s"),
     ParamSpec(
+        "max_goal_distance",
+        200.0,
+        "Goals further than this from the rover are refused; nearer goals beyond the costmap window are"
+        " planned to through unknown terrain",
+        range=(1.0, 10000.0),
+        unit="m",
+    ),
+    ParamSpec(
         "start_escape_radius",
         0.5,
         "If the rover stands on a lethal cell, start from the nearest free cell within this distance",
@@ -124,6 +132,7 @@ class PathPlannerNode(RoverNode):
             raise ValueError(problem)
         self._planner = self._make_planner()
         self._costmap_stamp: int | None = None
+        self._costmap: tuple[np.ndarray, GridGeometry] | None = None  # as received
         self._costmap_frame = ""
         self._pose: tuple[float, float, float] | None = None
         self._pose_stamp: int | None = None
@@ -199,9 +208,18 @@ class PathPlannerNode(RoverNode):
         else:
             self._fail(f"goal rejected: unknown frame {msg.header.frame_id!r} (use map or odom)")
             return
+        if self._pose is not None:
+            distance = math.hypot(goal[0] - self._pose[0], goal[1] - self._pose[1])
+            if distance > self.params.max_goal_distance:
+                self._fail(
+                    f"goal ({position[0]:.2f}, {position[1]:.2f}) is outside the map: {distance:.0f} m away"
+                    f" (max_goal_distance {self.params.max_goal_distance:g} m)"
+                )
+                return
         self._goal = goal
         self._goal_text = f"({position[0]:.2f}, {position[1]:.2f}) in {frame}"
         self.get_logger().info(f"new goal {self._goal_text}")
+        self._install_costmap()
         self._plan_full()
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
@@ -214,7 +232,8 @@ class PathPlannerNode(RoverNode):
             self.warn_throttled("costmap", f"costmap dropped: frame {geo.frame_id!r}, expected odom")
             return
         geometry = GridGeometry(geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1])
-        self._planner.set_costmap(costs, geometry)
+        self._costmap = (costs, geometry)
+        self._install_costmap()
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
@@ -273,6 +292,15 @@ class PathPlannerNode(RoverNode):
         return response
 
     # -- planning -----------------------------------------------------------------------------
+    def _install_costmap(self) -> None:
+        """Hand the planner the latest costmap, grown with unknown cells to hold the goal."""
+        if self._costmap is None:
+            return
+        costs, geometry = self._costmap
+        if self._goal is not None:
+            costs, geometry = cover(costs, geometry, [self._goal], margin=2.0)
+        self._planner.set_costmap(costs, geometry)
+
     def _ready(self) -> str | None:
         """Why planning cannot run now, or None."""
         if self._costmap_stamp is None:
