@@ -233,3 +233,4 @@ def test_sim_launch_puts_map_to_odom_at_the_worlds_start():
         params[node] = dict(v.split(":=", 1) for v in values)
     assert yaml.safe_load(params["rover_sim"]["world"]) == str(worlds_dir() / "moon")
     assert yaml.safe_load(params["path_planner"]["map_to_odom"]) == [start.x, start.y, start.yaw]
+    assert yaml.safe_load(params["wheel_odometry"]["slip_model_file"]) == "slip_model_moon.yaml"

@@ -121,7 +121,7 @@ def _in_profile(profile: str, name: str) -> bool:
 
 def sim_setup(world: str) -> ProfileSetup:
     """The embedded simulator on ``world`` (moon, mars or a world directory), map -> odom at its start."""
-    from rover_autonomy.resources import worlds_dir
+    from rover_autonomy.resources import config_path, worlds_dir
     from rover_autonomy.worlds.world import WorldError, load_world
 
     path = worlds_dir() / world if world in ("moon", "mars") else Path(world)
@@ -130,6 +130,10 @@ def sim_setup(world: str) -> ProfileSetup:
     except WorldError as err:
         raise ProfileError(f"world {world!r}: {err}") from err
     setup = ProfileSetup(overrides={"rover_sim": {"world": str(path)}})
+    # Odometry's slip-versus-slope model is calibrated per soil (rover-autonomy calibrate-slip --sim).
+    slip_model = f"slip_model_{loaded.planet}.yaml"
+    if config_path(slip_model).is_file():
+        setup.overrides["wheel_odometry"] = {"slip_model_file": slip_model}
     start = loaded.start
     merge_overrides(setup.overrides, _start_overrides("sim", (start.x, start.y, start.yaw)))
     return setup
