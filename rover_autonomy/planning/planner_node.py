@@ -40,7 +40,7 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
     yaw_to_quaternion,
 )
-from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
@@ -74,6 +74,13 @@ PARAMETERS = (
         "Replan when the rover is further than this from the plan",
         range=(0.05, 10.0),
         unit="m",
+    ),
+    ParamSpec(
+        "min_replan_interval",
+        1.0,
+        "Shortest interval between replans caused by the rover leaving the plan (odometry time)",
+        range=(0.0, 60.0),
+        unit="s",
     ),
     ParamSpec(
         "costmap_timeout",
@@ -211,7 +218,7 @@ class PathPlannerNode(RoverNode):
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
-            self._replan("costmap update")
+            self._replan()
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
@@ -234,7 +241,10 @@ class PathPlannerNode(RoverNode):
             self._plan_full()
             return
         d = np.hypot(self._plan_points[:, 0] - self._pose[0], self._plan_points[:, 1] - self._pose[1]).min()
-        if d > self.params.max_path_deviation:
+        recent = self._last_full_plan is not None and (
+            0 <= data.stamp_ns - self._last_full_plan < self.params.min_replan_interval * 1e9
+        )
+        if d > self.params.max_path_deviation and not recent:
             self.get_logger().info(f"rover {d:.2f} m off the plan: replanning")
             self._plan_full()
 
@@ -246,6 +256,7 @@ class PathPlannerNode(RoverNode):
         if state == "reached":
             self._goal = None
             self._plan_points = None
+            self._publish_plan(None)  # a follower (re)starting later must not pick the old plan up
             self._publish_status("idle: goal reached")
         elif state == "blocked" and reason.strip().startswith(HAZARD) and self._plan_points is not None:
             self.get_logger().info(f"follower {msg.data!r}: replanning")
@@ -293,7 +304,7 @@ class PathPlannerNode(RoverNode):
             return
         self._take(result)
 
-    def _replan(self, why: str) -> None:
+    def _replan(self) -> None:
         if self._plan_points is None:  # no current plan: nothing to reuse
             self._plan_full()
             return
@@ -326,7 +337,9 @@ class PathPlannerNode(RoverNode):
         self._plan_points = None
         self._publish_plan(None)
         self._publish_status(f"failed: {reason}")
-        self.warn_throttled(reason, f"no plan: {reason}", level=ERROR if self._goal is None else WARN)
+        # One severity only: rclpy refuses a log call site that changes severity (node_base logs all
+        # levels from one line), which would kill the node.
+        self.warn_throttled(reason, f"no plan: {reason}")
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_plan(self, points: np.ndarray | None) -> None:

@@ -148,8 +148,11 @@ class RoverNode(Node):
         suppressed = self._suppressed.pop(key, 0)
         suffix = f" ({suppressed} similar messages suppressed)" if suppressed else ""
         self._warned_at[key] = now
-        log = self.get_logger().error if level == ERROR else self.get_logger().warning
-        log(message + suffix)
+        # rclpy refuses a call site whose severity changes between calls: one call per severity.
+        if level == ERROR:
+            self.get_logger().error(message + suffix)
+        else:
+            self.get_logger().warning(message + suffix)
 
 
 def run_node(factory: Callable[[], Node], args: list[str] | None = None) -> int:
