@@ -378,7 +378,7 @@ def evaluate(
     headings: np.ndarray,
     min_known_body: float = 0.5,
     min_known_wheels: int = 3,
-    refine_tolerance: float = 10.0,
+    refine_tolerance: float = 20.0,
     parity: tuple[int, int] = (0, 0),
 ) -> dict[str, np.ndarray]:
     """Run the check on every known cell. Inputs are (rows, cols) maps: ``wheel_top`` the highest

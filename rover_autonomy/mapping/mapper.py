@@ -96,6 +96,7 @@ class TerrainMapper:
             max_roughness=v["max_roughness"],
             headings=v["headings"],
             min_known_body=v["min_known_body"],
+            refine_tolerance=v["refine_tolerance"],
         )
         resolution = self.grid.resolution
         self.chain = TraversabilityChain(clearance_model(self.model, 2 * resolution), resolution, settings)

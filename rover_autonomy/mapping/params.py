@@ -60,6 +60,11 @@ SPECS: tuple[ParamSpec, ...] = (
         "min_known_body", 0.5, "Smallest known fraction of the belly for a heading to be evaluated",
         range=(0.0, 1.0), advanced=True,
     ),
+    ParamSpec(
+        "refine_tolerance", 20.0,
+        "Cells between rated neighbours agreeing within this cost are interpolated, not rated (0: rate all)",
+        range=(0.0, 99.0), advanced=True,
+    ),
     # timing
     ParamSpec(
         "publish_period", 0.2, "Least stamp time between two published maps", range=(0.0, 60.0), unit="s"

@@ -61,7 +61,8 @@ class Terrain:
 def fractal_surface(
     rng: np.random.Generator, shape: tuple[int, int], resolution: float, rms: float, exponent: float = 2.6
 ) -> np.ndarray:
-    """Zero-mean random surface with power spectrum ∝ |k|^(−2·exponent/…) scaled to ``rms`` [m]."""
+    """Zero-mean random surface scaled to ``rms`` [m]: white noise whose 2-D power spectrum is shaped to
+    ∝ |k|^−(exponent + 1), so that a 1-D profile has a power spectrum ∝ |k|^−exponent (self-affine)."""
     noise = rng.standard_normal(shape)
     ky = np.fft.fftfreq(shape[0], resolution)
     kx = np.fft.rfftfreq(shape[1], resolution)

@@ -49,6 +49,7 @@ class TraversabilitySettings:
     max_roughness: float = 0.10  # [m] roughness that scores traversability 0
     headings: int = 16  # headings evaluated over a full turn
     min_known_body: float = 0.5  # [0…1] smallest known fraction of belly patches for a heading
+    refine_tolerance: float = 20.0  # [cost] neighbours agreeing within it are interpolated between
 
 
 def _cells(length: float, resolution: float) -> int:
@@ -167,13 +168,20 @@ class TraversabilityChain:
         trusted = (variance <= s.max_sigma**2) & ~(grid["horizontal_sigma"][window] > s.max_horizontal_sigma)
         support = np.where(trusted, elevation, np.nan).astype(np.float32)
         slope, roughness, unknown = plane_fit(support, _cells(s.slope_window, res), res, s.min_fit_support)
+        tops = {}  # max filters by window size: step, wheel and belly windows are often the same
+
+        def top(size):
+            if size not in tops:
+                tops[size] = _max_filter(support, size)
+            return tops[size]
+
         step_size = _cells(s.step_window, res)
-        step = _max_filter(support, step_size) - _min_filter(support, step_size)
+        step = top(step_size) - _min_filter(support, step_size)
         g = self.geometry
         score = np.fmax(np.fmax(slope / g.max_tilt, step / g.max_step), roughness / s.max_roughness)
         traversability = np.clip(1.0 - score, 0.0, 1.0).astype(np.float32)
-        wheel_top = _max_filter(support, _cells(s.wheel_patch, res))
-        body_top = _max_filter(support, 3)
+        wheel_top = top(_cells(s.wheel_patch, res))
+        body_top = top(3)
         check = clearance.evaluate(
             wheel_top,
             step,
