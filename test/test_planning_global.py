@@ -287,7 +287,7 @@ def test_cover_grows_the_grid_with_unknown_cells_around_far_points():
     same, same_geo = cover(costs, geo, [(1.0, 1.0)], margin=1.0)
     assert same is costs and same_geo == geo
     grown, grown_geo = cover(costs, geo, [(20.0, -9.0)], margin=1.0)
-    assert grown_geo.to_cell(20.0, -9.0) is not None and grown_geo.to_cell(21.0, -10.0) is not None
+    assert grown_geo.to_cell(20.0, -9.0) is not None and grown_geo.to_cell(20.9, -9.9) is not None
     # Old cells keep their world position and values; new cells are unknown.
     row, col = grown_geo.to_cell(-4.9, -4.9)
     assert grown[row : row + 20, col : col + 30].tolist() == costs.tolist()
