@@ -15,7 +15,10 @@ import sys
 from rover_autonomy.bringup import graph
 
 # subcommand -> module providing add_arguments(parser) and run(args); its docstring's first line is the help.
-CAPABILITY_COMMANDS: dict[str, str] = {}
+CAPABILITY_COMMANDS: dict[str, str] = {
+    "record": "rover_autonomy.replay.record_cli",
+    "replay": "rover_autonomy.replay.replay_cli",
+}
 
 
 class OneLineParser(argparse.ArgumentParser):

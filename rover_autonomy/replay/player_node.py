@@ -1,0 +1,335 @@
+"""Player: publishes a bag's inputs on sim time, in stamp order, in lockstep with the nodes under test.
+
+For each group of messages sharing a stamp t (in (stamp, topic) order, see :mod:`.bag`), the player
+publishes ``/clock`` = t, then the messages' recorded CDR bytes with the contract's QoS, then holds
+until the nodes have answered (:mod:`.playlist`: answer topics stamped ≥ t; settling after inputs
+answered irregularly) or a timeout expires. Sim time therefore only advances once the nodes have
+consumed the present, whatever the machine's speed. Every output of the nodes is written, as
+received, into the outputs bag (logged at the sim time it arrived in).
+
+Nothing here spins on its own: :meth:`Player.play` drives the executor it is given, and calls an
+``abort`` check (a node died, Ctrl-C) between spins so that a replay never hangs.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import rclpy
+from rclpy.executors import Executor, SingleThreadedExecutor
+from rclpy.node import Node
+from rclpy.parameter import Parameter
+from rosgraph_msgs.msg import Clock
+
+from rover_autonomy.bringup import graph
+from rover_autonomy.bringup.launcher import Launcher, LaunchError
+from rover_autonomy.replay.bag import (
+    TYPESTORE,
+    Bag,
+    BagError,
+    BagWriter,
+    Message,
+    absolute,
+    cdr_stamp_ns,
+    stamp_layout,
+)
+from rover_autonomy.replay.playlist import Playlist
+from rover_autonomy.replay.recorder_node import message_class
+from rover_autonomy.resources import config_dir
+from rover_autonomy.ros_common import qos
+from rover_autonomy.ros_common.conversions import ns_to_stamp
+
+
+class ReplayAbortError(RuntimeError):
+    """Playing stopped early (a node died, the nodes never came up, Ctrl-C); the reason is the message."""
+
+
+@dataclass
+class PlayStats:
+    groups: int = 0
+    messages: int = 0
+    published: dict[str, int] = field(default_factory=dict)
+    answer_timeouts: int = 0
+    missed: list[str] = field(default_factory=list)  # first few "topic at t" that never answered
+    settle_waits: int = 0
+    sim_start_ns: int | None = None
+    sim_end_ns: int | None = None
+    wall_s: float = 0.0
+
+
+class Player(Node):
+    def __init__(self, playlist: Playlist, outputs: BagWriter, **kw):
+        super().__init__("replay_player", parameter_overrides=[Parameter("use_sim_time", value=False)], **kw)
+        self.playlist = playlist
+        self.outputs = outputs
+        self.sim_now_ns = 0
+        self.newest_stamp: dict[str, int] = {}
+        self.last_output_wall = time.monotonic()
+        self.stats: PlayStats | None = None
+        self.clock = self.create_publisher(Clock, "/clock", qos.profile("clock"))
+        self.publishers_by_topic = {
+            topic: self.create_publisher(message_class(msgtype), absolute(topic), qos.for_topic(topic))
+            for topic, msgtype in playlist.played.items()
+        }
+        self.subscriptions_by_topic = {}
+        for topic, msgtype in playlist.outputs.items():
+            outputs.add_topic(topic, msgtype, _qos_name(topic))
+            stamped = bool(stamp_layout(TYPESTORE, msgtype))
+            self.subscriptions_by_topic[topic] = self.create_subscription(
+                message_class(msgtype),
+                absolute(topic),
+                lambda raw, t=topic, s=stamped: self._on_output(t, s, raw),
+                qos.for_topic(topic),
+                raw=True,
+            )
+
+    def _on_output(self, topic: str, stamped: bool, raw: bytes) -> None:
+        self.outputs.write(topic, self.sim_now_ns, raw)
+        self.last_output_wall = time.monotonic()
+        if stamped:
+            stamp = cdr_stamp_ns(raw)
+            self.newest_stamp[topic] = max(stamp, self.newest_stamp.get(topic, stamp))
+
+    # -- waiting -------------------------------------------------------------------------------
+    def _spin_until(
+        self,
+        executor: Executor,
+        done: Callable[[], bool],
+        timeout: float,
+        abort: Callable[[], str | None],
+    ) -> bool:
+        deadline = time.monotonic() + timeout
+        while not done():
+            reason = abort()
+            if reason:
+                raise ReplayAbortError(reason)
+            if time.monotonic() >= deadline:
+                return False
+            executor.spin_once(timeout_sec=0.002)
+        return True
+
+    def wait_for_nodes(
+        self, executor: Executor, timeout: float, abort: Callable[[], str | None], grace: float = 2.0
+    ) -> list[str]:
+        """Hold until the nodes are up: every output has a matched publisher, every played topic a
+        matched subscriber (so that no first message is lost). A played topic nobody subscribes to
+        ``grace`` s after everything else matched is played anyway; those topics are returned."""
+
+        def unmatched_inputs() -> list[str]:
+            return [t for t, p in self.publishers_by_topic.items() if p.get_subscription_count() == 0]
+
+        def unmatched_outputs() -> list[str]:
+            return [t for t, s in self.subscriptions_by_topic.items() if s.get_publisher_count() == 0]
+
+        def describe() -> str:
+            names = [f"publisher of {t}" for t in unmatched_outputs()]
+            names += [f"subscriber of {t}" for t in unmatched_inputs()]
+            return ", ".join(names)
+
+        needed = set(self.playlist.answers) | {
+            a for answers in self.playlist.answers.values() for a in answers
+        }
+
+        def core_ready() -> bool:
+            return not unmatched_outputs() and not needed & set(unmatched_inputs())
+
+        if not self._spin_until(executor, core_ready, timeout, abort):
+            raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {describe()}")
+        self._spin_until(executor, lambda: not unmatched_inputs(), grace, abort)
+        return unmatched_inputs()
+
+    def _settle(self, executor: Executor, quiet: float, cap: float, abort: Callable[[], str | None]) -> None:
+        start = time.monotonic()
+        self.last_output_wall = max(self.last_output_wall, start)
+        self._spin_until(
+            executor,
+            lambda: time.monotonic() - self.last_output_wall >= quiet or time.monotonic() - start >= cap,
+            cap + 1.0,
+            abort,
+        )
+
+    # -- playing -------------------------------------------------------------------------------
+    def play(
+        self,
+        executor: Executor,
+        messages: Iterable[Message],
+        abort: Callable[[], str | None] = lambda: None,
+        answer_timeout: float = 10.0,
+        settle: float = 0.1,
+        progress: Callable[[PlayStats], None] | None = None,
+    ) -> PlayStats:
+        """Play ``messages`` (in (stamp, topic) order) group by group; ReplayAbortError on abort."""
+        stats = self.stats = PlayStats(published={t: 0 for t in self.playlist.played})
+        started = time.monotonic()
+        group: list[Message] = []
+        try:
+            for message in messages:
+                if group and message.stamp_ns != group[0].stamp_ns:
+                    self._play_group(executor, group, stats, abort, answer_timeout, settle)
+                    if progress:
+                        progress(stats)
+                    group = []
+                group.append(message)
+            if group:
+                self._play_group(executor, group, stats, abort, answer_timeout, settle)
+            # Let the last answers (and whatever follows them) arrive before the outputs are closed.
+            if settle > 0:
+                self._settle(executor, max(settle, 0.2), answer_timeout, abort)
+        finally:
+            stats.wall_s = time.monotonic() - started
+        return stats
+
+    def _play_group(
+        self,
+        executor: Executor,
+        group: list[Message],
+        stats: PlayStats,
+        abort: Callable[[], str | None],
+        answer_timeout: float,
+        settle: float,
+    ) -> None:
+        stamp = group[0].stamp_ns
+        if stamp > self.sim_now_ns:
+            self.sim_now_ns = stamp
+            self.clock.publish(Clock(clock=ns_to_stamp(stamp)))
+        for message in group:
+            self.publishers_by_topic[message.topic].publish(message.raw)
+            stats.published[message.topic] += 1
+        stats.messages += len(group)
+        stats.groups += 1
+        stats.sim_start_ns = stamp if stats.sim_start_ns is None else stats.sim_start_ns
+        stats.sim_end_ns = stamp
+
+        required = {a for m in group for a in self.playlist.answers.get(m.topic, ())}
+        if required:
+
+            def answered() -> bool:
+                return all(self.newest_stamp.get(t, -1) >= stamp for t in required)
+
+            if not self._spin_until(executor, answered, answer_timeout, abort):
+                stats.answer_timeouts += 1
+                late = sorted(t for t in required if self.newest_stamp.get(t, -1) < stamp)
+                if len(stats.missed) < 20:
+                    stats.missed.append(f"{', '.join(late)} at {stamp * 1e-9:.6f} s")
+        else:
+            executor.spin_once(timeout_sec=0)
+        if settle > 0 and any(m.topic in self.playlist.settle_after for m in group):
+            stats.settle_waits += 1
+            self._settle(executor, settle, answer_timeout, abort)
+
+
+def _qos_name(topic: str) -> str:
+    from rover_autonomy.contract import TOPICS
+
+    return TOPICS[topic].qos
+
+
+# -- a whole replay: nodes, player, outputs ----------------------------------------------------------
+
+
+@dataclass
+class ReplayResult:
+    stats: PlayStats
+    complete: bool
+    failure_reason: str | None
+    outputs: Path
+    output_counts: dict[str, int]
+    skipped_nodes: list[str]
+    warnings: list[str]
+
+
+def replay(
+    bag: Bag,
+    playlist: Playlist,
+    outputs_path: Path,
+    node_log: Path,
+    overrides: dict[str, dict[str, object]] | None = None,
+    answer_timeout: float = 10.0,
+    settle: float = 0.1,
+    startup_timeout: float = 60.0,
+    env: dict[str, str] | None = None,
+    progress: Callable[[PlayStats], None] | None = None,
+) -> ReplayResult:
+    """Start the playlist's nodes (replay profile of the graph), play the bag, record the outputs.
+
+    Never raises for a failed replay: a node that dies, nodes that never come up, or Ctrl-C end the
+    play early; the outputs recorded so far are kept and marked incomplete in their metadata.
+    """
+    plan = [
+        step
+        for step in graph.launch_plan("replay", str(config_dir()), overrides)
+        if step["name"] in playlist.nodes
+    ]
+    missing = sorted(set(playlist.nodes) - {step["name"] for step in plan})
+    if missing:
+        raise LaunchError(f"node(s) not in the replay profile of the graph: {', '.join(missing)}")
+    log_file = node_log.open("w", encoding="utf-8")
+    launcher = Launcher(plan, log=lambda line: log_file.write(line + "\n"), env=env)
+    writer = BagWriter(outputs_path, overwrite=True)
+    interrupted = threading.Event()
+    previous = {s: signal.signal(s, lambda *_: interrupted.set()) for s in (signal.SIGINT, signal.SIGTERM)}
+    context = rclpy.Context()
+    rclpy.init(context=context, signal_handler_options=rclpy.SignalHandlerOptions.NO)
+    executor = SingleThreadedExecutor(context=context)
+    player = None
+    stats = PlayStats()
+    reason = None
+    warnings: list[str] = []
+
+    def abort() -> str | None:
+        if interrupted.is_set():
+            return "interrupted"
+        died = launcher.poll()
+        if died is not None:
+            name, code = died
+            return f"{name} exited with code {code}"
+        return None
+
+    try:
+        launcher.start()
+        if launcher.skipped:
+            raise ReplayAbortError(f"cannot start {', '.join(launcher.skipped)} here")
+        player = Player(playlist, writer, context=context)
+        executor.add_node(player)
+        unread = player.wait_for_nodes(executor, startup_timeout, abort)
+        if unread:
+            warnings.append(f"no node subscribes to {', '.join(unread)}: played to nobody")
+        stats = player.play(
+            executor,
+            bag.messages(set(playlist.played)),
+            abort=abort,
+            answer_timeout=answer_timeout,
+            settle=settle,
+            progress=progress,
+        )
+    except ReplayAbortError as err:
+        reason = str(err)
+        if player is not None and player.stats is not None:
+            stats = player.stats
+        if stats.sim_end_ns is not None:
+            reason += f" at sim time {stats.sim_end_ns * 1e-9:.3f} s"
+    except BagError as err:  # the bag went bad while playing (truncated after the scan)
+        reason = str(err)
+    finally:
+        writer.set_custom_data("rover_autonomy.replay.complete", "false" if reason else "true")
+        writer.set_custom_data("rover_autonomy.replay.source", str(bag.path))
+        if reason:
+            writer.set_custom_data("rover_autonomy.replay.failure_reason", reason)
+        writer.close()
+        if player is not None:
+            executor.remove_node(player)
+            player.destroy_node()
+        executor.shutdown()
+        rclpy.try_shutdown(context=context)
+        launcher.stop()
+        log_file.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return ReplayResult(
+        stats, reason is None, reason, outputs_path, dict(writer.counts), list(launcher.skipped), warnings
+    )
