@@ -25,6 +25,7 @@ from pathlib import Path
 from rosbags.highlevel import AnyReader, AnyReaderError
 from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
 from rosbags.rosbag2 import ReaderError, StoragePlugin, Writer, WriterError
+from rosbags.serde import SerdeError
 from rosbags.typesys import Stores, get_typestore
 
 from rover_autonomy.contract import QOS_PROFILES, QosSpec
@@ -93,6 +94,21 @@ def cdr_stamp_ns(raw: bytes | memoryview) -> int:
     little = raw[1] & 1  # encapsulation kind: 0x0001 CDR_LE, 0x0000 CDR_BE (and PL_CDR variants)
     sec, nanosec = struct.unpack_from("<iI" if little else ">iI", raw, 4)
     return sec * 1_000_000_000 + nanosec
+
+
+def decode(typestore, raw: bytes, msgtype: str):
+    """Deserialise CDR with rosbags, accepting Fast CDR's trailing alignment padding.
+
+    Fast CDR (rclpy, ros2 bag) pads an empty sequence of 8-byte elements that ends a message up to
+    8-byte alignment (4 bytes here); rosbags refuses more than 3 trailing bytes. The padding is never
+    read, so dropping it decodes the same message.
+    """
+    try:
+        return typestore.deserialize_cdr(raw, msgtype)
+    except SerdeError as err:
+        if "size mismatch" not in str(err) or len(raw) < 8:
+            raise
+        return typestore.deserialize_cdr(raw[:-4], msgtype)
 
 
 # -- writing ---------------------------------------------------------------------------------------
@@ -314,7 +330,7 @@ class Bag:
 
     def deserialize(self, message: Message):
         """A message as a rosbags dataclass (for reports; the player publishes raw bytes)."""
-        return self._typestore.deserialize_cdr(message.raw, message.msgtype)
+        return decode(self._typestore, message.raw, message.msgtype)
 
 
 def _account(summary: TopicSummary, stamp: int) -> None:

@@ -312,7 +312,8 @@ def replay(
         if player is not None and player.stats is not None:
             stats = player.stats
         if stats.sim_end_ns is not None:
-            reason += f" at sim time {stats.sim_end_ns * 1e-9:.3f} s"
+            into = (stats.sim_end_ns - bag.start_stamp_ns) * 1e-9
+            reason += f" {into:.3f} s into the bag (stamp {stats.sim_end_ns * 1e-9:.3f} s)"
     except BagError as err:  # the bag went bad while playing (truncated after the scan)
         reason = str(err)
     finally:
