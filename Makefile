@@ -27,7 +27,7 @@ $(STAMP): requirements.txt requirements-ros-wheels.txt requirements-dev.txt setu
 	  $(PY) -m pip install -q --upgrade pip; \
 	  $(PY) -m pip install -q -r requirements-ros-wheels.txt -r requirements.txt -r requirements-dev.txt; \
 	fi
-	$(PY) -m pip install -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install -q --no-deps -e .
 	@touch $(STAMP)
 
 # The main job on the embedded default (the headless simulator).

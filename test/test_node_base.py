@@ -103,3 +103,20 @@ def test_render_yaml_documents_every_parameter():
     for i, line in enumerate(lines):
         if line.startswith("    ") and not line.startswith("    #"):
             assert lines[i - 1].startswith("    # ")
+
+
+def test_rover_model_parameter_selects_and_validates_the_model(ros, tmp_path):
+    from rclpy.parameter import Parameter
+
+    from rover_autonomy.rover_model import RoverModelError
+
+    node = ros.node(DemoNode(context=ros.context))
+    assert node.rover.name == "rocker_bogie_6w"
+    broken = tmp_path / "rover.yaml"
+    broken.write_text("name: x\n")
+    other = DemoNode(context=ros.context, parameter_overrides=[Parameter("rover_model", value=str(broken))])
+    try:
+        with pytest.raises(RoverModelError, match="mass: missing"):
+            _ = other.rover
+    finally:
+        other.destroy_node()

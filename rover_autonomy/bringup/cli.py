@@ -14,8 +14,10 @@ import sys
 
 from rover_autonomy.bringup import graph
 
-# subcommand -> module providing add_arguments(parser) and run(args); its docstring's first line is the help.
+# subcommand -> module providing add_arguments(parser), run(args) and HELP (else its docstring's first line).
 CAPABILITY_COMMANDS: dict[str, str] = {
+    "world": "rover_autonomy.worlds.cli",
+    "mission": "rover_autonomy.missions.cli",
     "record": "rover_autonomy.replay.record_cli",
     "replay": "rover_autonomy.replay.replay_cli",
 }
@@ -136,7 +138,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     for name, module_name in CAPABILITY_COMMANDS.items():
         module = importlib.import_module(module_name)
-        help_text = (module.__doc__ or name).strip().splitlines()[0]
+        help_text = getattr(module, "HELP", None) or (module.__doc__ or name).strip().splitlines()[0]
         command = sub.add_parser(name, help=help_text, description=help_text)
         module.add_arguments(command)
         command.set_defaults(handler=module.run)
@@ -144,9 +146,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from rover_autonomy.rover_model import RoverModelError
+
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args) or 0)
+    except RoverModelError as err:
+        print(f"rover-autonomy {args.command}: invalid rover model: {err}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
 

@@ -20,7 +20,12 @@ PROFILES = ("sim", "gazebo", "hardware", "replay")
 SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
-EXECUTABLES: dict[str, str] = {}
+EXECUTABLES: dict[str, str] = {
+    "stereo_processor": "rover_autonomy.perception.stereo_node:main",
+    "path_planner": "rover_autonomy.planning.planner_node:main",
+    "path_follower": "rover_autonomy.planning.follower_node:main",
+    "rover_sim": "rover_autonomy.sim.node:main",
+}
 CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
 
 
@@ -50,11 +55,32 @@ class NodeEntry:
 
 NODES: tuple[NodeEntry, ...] = (
     NodeEntry(
+        name="rover_sim",
+        executable="rover_sim",
+        profiles=frozenset({"sim"}),
+        parameter_files=("rover_sim.yaml",),
+    ),
+    NodeEntry(
         name="robot_state_publisher",
         executable="robot_state_publisher",
         package="robot_state_publisher",
         profiles=frozenset({"gazebo", "hardware"}),
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
+    ),
+    NodeEntry(
+        name="stereo_processor",
+        executable="stereo_processor",
+        parameter_files=("stereo_processor.yaml",),
+        # The mast cameras of config/rover.yaml see flat ground from 1.45 m depth (95 px of disparity);
+        # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
+        parameters={"disparity_range": 128},
+    ),
+    NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
+    NodeEntry(
+        name="path_follower",
+        executable="path_follower",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),  # a replay never drives
+        parameter_files=("path_follower.yaml",),
     ),
 )
 

@@ -24,6 +24,7 @@ from rclpy.parameter import Parameter
 
 from rover_autonomy.parameters import ParamSpec, check_specs, describe
 from rover_autonomy.ros_common import qos
+from rover_autonomy.rover_model import RoverModel, load_rover_model
 
 OK, WARN, ERROR = DiagnosticStatus.OK, DiagnosticStatus.WARN, DiagnosticStatus.ERROR
 
@@ -45,11 +46,21 @@ def _descriptor(spec: ParamSpec) -> ParameterDescriptor:
     return descriptor
 
 
+# Declared by every node: which rover model to read (all nodes of a graph must agree).
+ROVER_MODEL = ParamSpec(
+    "rover_model",
+    "",
+    "Path of the rover model file; empty for the package's config/rover.yaml",
+    read_only=True,
+)
+
+
 class RoverNode(Node):
-    """Base class: parameters from a spec table, diagnostics, throttled warnings."""
+    """Base class: parameters from a spec table, diagnostics, throttled warnings, the rover model."""
 
     def __init__(self, node_name: str, specs: Sequence[ParamSpec], **kwargs):
         super().__init__(node_name, **kwargs)
+        specs = (*specs, ROVER_MODEL)
         check_specs(specs)
         self._specs = {spec.name: spec for spec in specs}
         self.params = SimpleNamespace()
@@ -68,6 +79,13 @@ class RoverNode(Node):
         self._diagnostics_timer = self.create_timer(
             1.0, self.publish_diagnostics, clock=Clock(clock_type=ClockType.STEADY_TIME)
         )
+
+    @property
+    def rover(self) -> RoverModel:
+        """The rover model named by the ``rover_model`` parameter (loaded once, validated)."""
+        if getattr(self, "_rover", None) is None:
+            self._rover = load_rover_model(self.params.rover_model or None)
+        return self._rover
 
     # -- parameters ----------------------------------------------------------------------------
     def _on_set_parameters(self, parameters: list[Parameter]) -> SetParametersResult:

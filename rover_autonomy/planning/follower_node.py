@@ -1,0 +1,361 @@
+"""Node ``path_follower``: drives the plan with arc-based hazard avoidance; owns ``navigation/state``.
+
+Subscribes ``plan`` (nav_msgs/Path; an empty path withdraws it), ``terrain/costmap``, ``odom``,
+``emergency_stop`` (std_msgs/Bool, latched: true halts at once until false) and the planner's
+``navigation/plan_status``. On every odometry message (at most every ``control_period`` of odometry time)
+it runs one :class:`ArcFollower` decision and publishes ``cmd_vel`` (geometry_msgs/TwistStamped in
+``base_link`` stamped with the odometry stamp, or geometry_msgs/Twist when ``cmd_vel_stamped`` is false).
+
+``navigation/state`` (std_msgs/String, latched) is ``<state>`` or ``<state>: <reason>`` with state one of
+idle, planning, driving, blocked, reached, failed. ``blocked`` asks the planner for a new plan. Whenever
+the rover must not move (no plan, emergency stop, no or stale costmap, odometry lost or not finite,
+nothing safe to drive) a zero twist is sent and the state says why.
+"""
+
+from __future__ import annotations
+
+from geometry_msgs.msg import Twist, TwistStamped
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
+from std_msgs.msg import Bool, String
+
+from rover_autonomy.parameters import ParamSpec
+from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
+from rover_autonomy.planning.global_planner import GridGeometry
+from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, path_to_points
+from rover_autonomy.ros_common import qos
+from rover_autonomy.ros_common.conversions import (
+    ConversionError,
+    grid_to_array,
+    ns_to_stamp,
+    odometry_to_data,
+    quaternion_to_yaw,
+    stamp_to_ns,
+)
+from rover_autonomy.ros_common.node_base import OK, WARN, RoverNode, run_node
+from rover_autonomy.rover_model import load_rover_model
+
+NODE_NAME = "path_follower"
+
+PARAMETERS = (
+    ParamSpec(
+        "cmd_vel_stamped",
+        True,
+        "Publish geometry_msgs/TwistStamped on cmd_vel; false: plain Twist",
+        read_only=True,
+    ),
+    ParamSpec(
+        "control_period",
+        0.1,
+        "Shortest interval between decisions, in odometry time",
+        range=(0.0, 5.0),
+        unit="s",
+    ),
+    ParamSpec(
+        "costmap_timeout",
+        5.0,
+        "Stop when the costmap is older than this against the odometry stamp",
+        range=(0.1, 3600.0),
+        unit="s",
+    ),
+    ParamSpec(
+        "odom_timeout", 0.5, "Stop when no odometry arrived for this long", range=(0.05, 60.0), unit="s"
+    ),
+    ParamSpec(
+        "max_speed",
+        0.0,
+        "Forward speed limit, at most the rover model's limits.max_speed (0: that limit)",
+        range=(0.0, 5.0),
+        unit="m/s",
+    ),
+    ParamSpec(
+        "max_yaw_rate",
+        0.0,
+        "Yaw rate limit, at most the rover model's limits.max_yaw_rate (0: that limit)",
+        range=(0.0, 5.0),
+        unit="rad/s",
+    ),
+    ParamSpec(
+        "goal_tolerance",
+        0.3,
+        "Goal reached within this distance of the plan's end",
+        range=(0.05, 10.0),
+        unit="m",
+    ),
+    ParamSpec("horizon", 2.0, "Arc length evaluated", range=(0.3, 10.0), unit="m"),
+    ParamSpec("lookahead", 1.5, "Carrot distance along the plan", range=(0.2, 10.0), unit="m"),
+    ParamSpec(
+        "arcs", 21, "Number of curvatures in the fan (straight ahead included when odd)", range=(1, 201)
+    ),
+    ParamSpec(
+        "min_safe_length",
+        0.8,
+        "An arc must stay below max_cost at least this far",
+        range=(0.05, 10.0),
+        unit="m",
+    ),
+    ParamSpec(
+        "max_cost",
+        100,
+        "Cost at or above which a cell ends an arc's safe length (100: lethal cells only, as the planner)",
+        range=(1, 100),
+    ),
+    ParamSpec("unknown_cost", 50.0, "Cost of unknown cells along an arc", range=(0.0, 99.0)),
+    ParamSpec(
+        "allow_unknown", True, "Drive through unknown cells (at unknown_cost); false makes them unsafe"
+    ),
+    ParamSpec(
+        "cost_slowdown", 0.7, "Speed × (1 − cost_slowdown × worst nearby cost / 100)", range=(0.0, 1.0)
+    ),
+    ParamSpec(
+        "turn_slowdown", 0.5, "Speed × (1 − turn_slowdown × |curvature| / max curvature)", range=(0.0, 1.0)
+    ),
+    ParamSpec("min_speed", 0.05, "Slowest forward speed while driving", range=(0.0, 5.0), unit="m/s"),
+    ParamSpec(
+        "point_turn_angle",
+        1.0,
+        "Turn in place when the carrot is further off the heading than this",
+        range=(0.1, 3.2),
+        unit="rad",
+    ),
+    ParamSpec(
+        "progress_weight",
+        1.0,
+        "Arc score weight of progress towards the carrot",
+        range=(0.0, 10.0),
+        advanced=True,
+    ),
+    ParamSpec("cost_weight", 1.5, "Arc score weight of terrain cost", range=(0.0, 10.0), advanced=True),
+    ParamSpec(
+        "path_weight", 0.4, "Arc score weight of distance from the plan", range=(0.0, 10.0), advanced=True
+    ),
+    ParamSpec(
+        "clearance_weight", 0.8, "Arc score weight of the arc's safe length", range=(0.0, 10.0), advanced=True
+    ),
+)
+
+
+class PathFollowerNode(RoverNode):
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
+        self._model = load_rover_model()
+        self._follower = ArcFollower(self._make_config(vars(self.params)))
+        self._costmap = None
+        self._geometry: GridGeometry | None = None
+        self._costmap_stamp: int | None = None
+        self._last_odom_stamp: int | None = None
+        self._last_decision_stamp: int | None = None
+        self._odom_received_at: int | None = None  # node clock [ns] when odometry last arrived
+        self._estop = False
+        self._active = False  # a plan is being followed
+        self._state = ""
+
+        twist_type = TwistStamped if self.params.cmd_vel_stamped else Twist
+        self._cmd_pub = self.create_publisher(twist_type, "cmd_vel", qos.for_topic("cmd_vel"))
+        self._state_pub = self.create_publisher(String, "navigation/state", qos.for_topic("navigation/state"))
+        self.create_subscription(Path, "plan", self._on_plan, qos.for_topic("plan"))
+        self.create_subscription(
+            OccupancyGrid, "terrain/costmap", self._on_costmap, qos.for_topic("terrain/costmap")
+        )
+        self.create_subscription(Odometry, "odom", self._on_odom, qos.for_topic("odom"))
+        self.create_subscription(Bool, "emergency_stop", self._on_estop, qos.for_topic("emergency_stop"))
+        self.create_subscription(String, PLAN_STATUS_TOPIC, self._on_plan_status, qos.profile("latched"))
+        self.create_timer(0.1, self._watchdog)
+        self._set_state("idle")
+
+    def _make_config(self, values: dict) -> FollowerConfig:
+        limits = self._model.limits
+        # The rover model's navigation limits are ceilings: a parameter can only lower them.
+        max_speed = min(values["max_speed"] or limits.max_speed, limits.max_speed)
+        max_yaw_rate = min(values["max_yaw_rate"] or limits.max_yaw_rate, limits.max_yaw_rate)
+        return FollowerConfig(
+            max_speed=max_speed,
+            max_yaw_rate=max_yaw_rate,
+            min_turn_radius=self._model.min_turn_radius,
+            arcs=values["arcs"],
+            horizon=values["horizon"],
+            lookahead=values["lookahead"],
+            min_safe_length=values["min_safe_length"],
+            max_cost=values["max_cost"],
+            unknown_cost=values["unknown_cost"] if values["allow_unknown"] else None,
+            progress_weight=values["progress_weight"],
+            cost_weight=values["cost_weight"],
+            path_weight=values["path_weight"],
+            clearance_weight=values["clearance_weight"],
+            point_turn_angle=values["point_turn_angle"],
+            point_turn_max_cost=values["max_cost"],
+            cost_slowdown=values["cost_slowdown"],
+            turn_slowdown=values["turn_slowdown"],
+            min_speed=min(values["min_speed"], max_speed),
+            goal_tolerance=values["goal_tolerance"],
+        )
+
+    def check_parameters(self, values: dict) -> str | None:
+        try:
+            self._make_config(values)
+        except ValueError as err:
+            return str(err)
+        return None
+
+    def on_parameters_changed(self, changed: dict) -> None:
+        plan = self._follower.plan
+        self._follower = ArcFollower(self._make_config(vars(self.params)))
+        self._follower.set_plan(plan)
+
+    # -- inputs -------------------------------------------------------------------------------
+    def _on_plan(self, msg: Path) -> None:
+        try:
+            points = path_to_points(msg)
+        except ConversionError as err:
+            self._halt("failed", f"plan rejected: {err}")
+            self._follower.clear()
+            self._active = False
+            return
+        if len(points) == 0:
+            self._follower.clear()
+            if self._active:
+                self._active = False
+                self._send(0.0, 0.0, self._last_odom_stamp or 0)
+            return
+        if msg.header.frame_id.lstrip("/") != "odom":
+            self._halt("failed", f"plan rejected: frame {msg.header.frame_id!r}, expected odom")
+            return
+        self._follower.set_plan(points)
+        self._active = True
+        self._last_decision_stamp = None
+        if not self._estop:
+            self._set_state("driving")
+
+    def _on_plan_status(self, msg: String) -> None:
+        state, _, reason = msg.data.partition(":")
+        state = state.strip()
+        if state == "failed":
+            self._active = False
+            self._follower.clear()
+            self._halt("failed", reason.strip())
+        elif state == "planning" and not self._active:
+            self._set_state("planning")
+        elif state == "idle" and "cancel" in reason:
+            self._active = False
+            self._follower.clear()
+            self._halt("idle", "cancelled")
+
+    def _on_costmap(self, msg: OccupancyGrid) -> None:
+        try:
+            costs, geo = grid_to_array(msg)
+        except ConversionError as err:
+            self.warn_throttled("costmap", f"costmap dropped: {err}")
+            return
+        if geo.frame_id.lstrip("/") != "odom":
+            self.warn_throttled("costmap", f"costmap dropped: frame {geo.frame_id!r}, expected odom")
+            return
+        self._costmap = costs
+        self._geometry = GridGeometry(
+            geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1]
+        )
+        self._costmap_stamp = stamp_to_ns(msg.header.stamp)
+
+    def _on_estop(self, msg: Bool) -> None:
+        self._estop = bool(msg.data)
+        if self._estop:
+            self._halt("blocked", "emergency stop")
+        elif self._active:
+            self._set_state("driving")
+
+    def _on_odom(self, msg: Odometry) -> None:
+        self._odom_received_at = self.get_clock().now().nanoseconds
+        stamp = stamp_to_ns(msg.header.stamp)
+        try:
+            data = odometry_to_data(msg)
+        except ConversionError as err:
+            self._last_odom_stamp = stamp
+            if self._active:
+                self._halt("blocked", f"odometry unusable: {err}", stamp)
+            return
+        self._last_odom_stamp = stamp
+        if not self._active:
+            return
+        if self._estop:
+            self._halt("blocked", "emergency stop", stamp)
+            return
+        last = self._last_decision_stamp
+        if last is not None and 0 <= stamp - last < self.params.control_period * 1e9:
+            return
+        self._last_decision_stamp = stamp
+        if self._costmap is None:
+            self._halt("blocked", "no costmap received yet", stamp)
+            return
+        age = (stamp - self._costmap_stamp) * 1e-9
+        if age > self.params.costmap_timeout:
+            self._halt(
+                "blocked", f"costmap is {age:.1f} s old (limit {self.params.costmap_timeout:.1f} s)", stamp
+            )
+            return
+        pose = (float(data.position[0]), float(data.position[1]), quaternion_to_yaw(data.quaternion))
+        decision = self._follower.decide(pose, self._costmap, self._geometry)
+        self._act(decision, stamp)
+
+    def _watchdog(self) -> None:
+        """Odometry lost: stop and say so (the only check driven by the node clock)."""
+        if not self._active or self._odom_received_at is None:
+            return
+        silent = (self.get_clock().now().nanoseconds - self._odom_received_at) * 1e-9
+        if silent > self.params.odom_timeout:
+            limit = self.params.odom_timeout
+            self._halt(
+                "blocked", f"odometry lost: none for more than {limit:.2f} s", self._last_odom_stamp or 0
+            )
+
+    # -- outputs ------------------------------------------------------------------------------
+    def _act(self, decision: Decision, stamp: int) -> None:
+        if decision.status in ("driving", "turning"):
+            self._send(decision.vx, decision.wz, stamp)
+            self._set_state("driving")
+            self.set_status(
+                OK,
+                "driving",
+                vx=f"{decision.vx:.3f}",
+                wz=f"{decision.wz:.3f}",
+                safe_arcs=decision.safe_arcs,
+                distance_to_goal=f"{decision.distance_to_goal:.2f}",
+            )
+        elif decision.status == "reached":
+            self._send(0.0, 0.0, stamp)
+            self._active = False
+            self._follower.clear()
+            self._set_state(f"reached: {decision.reason}")
+            self.set_status(OK, f"goal reached ({decision.reason})")
+        else:
+            self._halt("blocked", decision.reason, stamp)
+
+    def _halt(self, state: str, reason: str, stamp: int | None = None) -> None:
+        self._send(0.0, 0.0, (self._last_odom_stamp or 0) if stamp is None else stamp)
+        self._set_state(f"{state}: {reason}" if reason else state)
+        if state != "idle":
+            self.warn_throttled(f"{state}:{reason}", f"rover stopped: {state}: {reason}", level=WARN)
+
+    def _send(self, vx: float, wz: float, stamp: int) -> None:
+        twist = Twist()
+        twist.linear.x = float(vx)
+        twist.angular.z = float(wz)
+        if self.params.cmd_vel_stamped:
+            msg = TwistStamped()
+            msg.header.stamp = ns_to_stamp(stamp)
+            msg.header.frame_id = "base_link"
+            msg.twist = twist
+            self._cmd_pub.publish(msg)
+        else:
+            self._cmd_pub.publish(twist)
+
+    def _set_state(self, text: str) -> None:
+        if text != self._state:
+            self._state = text
+            self._state_pub.publish(String(data=text))
+            self.get_logger().info(f"navigation state: {text}")
+
+
+def main(args=None) -> int:
+    return run_node(PathFollowerNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
