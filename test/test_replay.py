@@ -40,7 +40,6 @@ def test_stack(monkeypatch):
             optional_inputs=("goal_pose",),
             outputs=("odom", "stereo/points", "terrain/costmap", "plan"),
             answers={"stereo/right/image_rect": "stereo/points", "joint_states": "odom"},
-            settle_after=("stereo/right/image_rect", "goal_pose"),
         ),
     )
     monkeypatch.setenv(
@@ -66,7 +65,9 @@ def mission_bag(tmp_path_factory):
 
 
 def replay(*argv):
-    return cli.main(["replay", *map(str, argv), "--answer-timeout", "10", "--startup-timeout", "60"])
+    """The replay command on the test node alone (the stack's own nodes sit in the replay profile too)."""
+    options = ["--nodes", "replay_test_stack", "--answer-timeout", "10", "--startup-timeout", "60"]
+    return cli.main(["replay", *map(str, argv), *options])
 
 
 # -- deterministic replay -----------------------------------------------------------------------
@@ -176,7 +177,8 @@ def test_bad_bags_and_arguments_are_answered_in_one_line(test_stack, mission_bag
         ((mission_bag, "--settle", "-1"), 2, "--settle -1.0"),
     ]
     for argv, code, message in cases:
-        assert cli.main(["replay", *map(str, argv)]) == code, argv
+        nodes = [] if "--nodes" in argv else ["--nodes", "replay_test_stack"]
+        assert cli.main(["replay", *map(str, argv), *nodes]) == code, argv
         line = _one_line(capsys)
         assert message in line, (argv, line)
     assert not list(tmp_path.glob("replay-*"))

@@ -39,10 +39,14 @@ from rover_autonomy.replay.bag import (
     stamp_layout,
 )
 from rover_autonomy.replay.playlist import Playlist
+from rover_autonomy.replay.quiescence import ProcessActivity, idle
 from rover_autonomy.replay.recorder_node import message_class
 from rover_autonomy.resources import config_dir
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import ns_to_stamp
+
+# Below this share of one CPU over the settle window, the node processes count as idle.
+BUSY_FRACTION = 0.05
 
 
 class ReplayAbortError(RuntimeError):
@@ -56,7 +60,7 @@ class PlayStats:
     published: dict[str, int] = field(default_factory=dict)
     answer_timeouts: int = 0
     missed: list[str] = field(default_factory=list)  # first few "topic at t" that never answered
-    settle_waits: int = 0
+    settle_timeouts: int = 0  # windows in which the nodes never went quiet
     sim_start_ns: int | None = None
     sim_end_ns: int | None = None
     wall_s: float = 0.0
@@ -143,15 +147,26 @@ class Player(Node):
         self._spin_until(executor, lambda: not unmatched_inputs(), grace, abort)
         return unmatched_inputs()
 
-    def _settle(self, executor: Executor, quiet: float, cap: float, abort: Callable[[], str | None]) -> None:
-        start = time.monotonic()
-        self.last_output_wall = max(self.last_output_wall, start)
-        self._spin_until(
-            executor,
-            lambda: time.monotonic() - self.last_output_wall >= quiet or time.monotonic() - start >= cap,
-            cap + 1.0,
-            abort,
-        )
+    def _settle(
+        self,
+        executor: Executor,
+        window: float,
+        cap: float,
+        abort: Callable[[], str | None],
+        activity: ProcessActivity | None,
+    ) -> bool:
+        """Spin until a ``window`` passes with no output and (when measurable) idle node processes."""
+        started = time.monotonic()
+        while time.monotonic() - started < cap:
+            opened = time.monotonic()
+            cpu = activity.cpu_ns() if activity is not None else 0
+            self._spin_until(executor, lambda o=opened: time.monotonic() - o >= window, window + 1.0, abort)
+            quiet = self.last_output_wall < opened
+            if activity is not None:
+                quiet = quiet and idle(cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION)
+            if quiet:
+                return True
+        return False
 
     # -- playing -------------------------------------------------------------------------------
     def play(
@@ -160,8 +175,9 @@ class Player(Node):
         messages: Iterable[Message],
         abort: Callable[[], str | None] = lambda: None,
         answer_timeout: float = 10.0,
-        settle: float = 0.1,
+        settle: float = 0.01,
         progress: Callable[[PlayStats], None] | None = None,
+        activity: ProcessActivity | None = None,
     ) -> PlayStats:
         """Play ``messages`` (in (stamp, topic) order) group by group; ReplayAbortError on abort."""
         stats = self.stats = PlayStats(published={t: 0 for t in self.playlist.played})
@@ -170,16 +186,15 @@ class Player(Node):
         try:
             for message in messages:
                 if group and message.stamp_ns != group[0].stamp_ns:
-                    self._play_group(executor, group, stats, abort, answer_timeout, settle)
+                    self._play_group(executor, group, stats, abort, answer_timeout, settle, activity)
                     if progress:
                         progress(stats)
                     group = []
                 group.append(message)
             if group:
-                self._play_group(executor, group, stats, abort, answer_timeout, settle)
-            # Let the last answers (and whatever follows them) arrive before the outputs are closed.
-            if settle > 0:
-                self._settle(executor, max(settle, 0.2), answer_timeout, abort)
+                self._play_group(executor, group, stats, abort, answer_timeout, settle, activity)
+            # Let whatever follows the last answers arrive before the outputs are closed.
+            self._settle(executor, max(settle, 0.2), answer_timeout, abort, activity)
         finally:
             stats.wall_s = time.monotonic() - started
         return stats
@@ -192,20 +207,39 @@ class Player(Node):
         abort: Callable[[], str | None],
         answer_timeout: float,
         settle: float,
+        activity: ProcessActivity | None,
     ) -> None:
         stamp = group[0].stamp_ns
-        if stamp > self.sim_now_ns:
-            self.sim_now_ns = stamp
-            self.clock.publish(Clock(clock=ns_to_stamp(stamp)))
-        for message in group:
-            self.publishers_by_topic[message.topic].publish(message.raw)
-            stats.published[message.topic] += 1
-        stats.messages += len(group)
         stats.groups += 1
         stats.sim_start_ns = stamp if stats.sim_start_ns is None else stats.sim_start_ns
         stats.sim_end_ns = stamp
+        if stamp > self.sim_now_ns:
+            # Time advances first, and settles: a node's clock subscription is one more input whose
+            # interleaving with the data callbacks must not depend on timing.
+            self.sim_now_ns = stamp
+            self.clock.publish(Clock(clock=ns_to_stamp(stamp)))
+            self._barrier(executor, (), stamp, stats, abort, answer_timeout, settle, activity)
+        # One message at a time: a node subscribed to several of a group's topics (a goal and the
+        # joint states of the same stamp) sees them in (stamp, topic) order, whatever the timing.
+        for message in group:
+            self.publishers_by_topic[message.topic].publish(message.raw)
+            stats.published[message.topic] += 1
+            stats.messages += 1
+            required = self.playlist.answers.get(message.topic, ())
+            self._barrier(executor, required, stamp, stats, abort, answer_timeout, settle, activity)
 
-        required = {a for m in group for a in self.playlist.answers.get(m.topic, ())}
+    def _barrier(
+        self,
+        executor: Executor,
+        required: tuple[str, ...],
+        stamp: int,
+        stats: PlayStats,
+        abort: Callable[[], str | None],
+        answer_timeout: float,
+        settle: float,
+        activity: ProcessActivity | None,
+    ) -> None:
+        """Hold until the ``required`` answers (stamped ≥ ``stamp``) came and the nodes went quiet."""
         if required:
 
             def answered() -> bool:
@@ -216,11 +250,8 @@ class Player(Node):
                 late = sorted(t for t in required if self.newest_stamp.get(t, -1) < stamp)
                 if len(stats.missed) < 20:
                     stats.missed.append(f"{', '.join(late)} at {stamp * 1e-9:.6f} s")
-        else:
-            executor.spin_once(timeout_sec=0)
-        if settle > 0 and any(m.topic in self.playlist.settle_after for m in group):
-            stats.settle_waits += 1
-            self._settle(executor, settle, answer_timeout, abort)
+        if settle > 0 and not self._settle(executor, settle, answer_timeout, abort, activity):
+            stats.settle_timeouts += 1
 
 
 def _qos_name(topic: str) -> str:
@@ -250,7 +281,7 @@ def replay(
     node_log: Path,
     overrides: dict[str, dict[str, object]] | None = None,
     answer_timeout: float = 10.0,
-    settle: float = 0.1,
+    settle: float = 0.01,
     startup_timeout: float = 60.0,
     env: dict[str, str] | None = None,
     progress: Callable[[PlayStats], None] | None = None,
@@ -294,6 +325,7 @@ def replay(
         launcher.start()
         if launcher.skipped:
             raise ReplayAbortError(f"cannot start {', '.join(launcher.skipped)} here")
+        activity = ProcessActivity([child.process.pid for child in launcher.children])
         player = Player(playlist, writer, context=context)
         executor.add_node(player)
         unread = player.wait_for_nodes(executor, startup_timeout, abort)
@@ -306,6 +338,7 @@ def replay(
             answer_timeout=answer_timeout,
             settle=settle,
             progress=progress,
+            activity=activity if activity.supported else None,
         )
     except ReplayAbortError as err:
         reason = str(err)

@@ -8,9 +8,9 @@ output of the selected nodes, and after each group of messages sharing a stamp t
 * the *answers*: an input that a node answers one-for-one (the right image completing a stereo pair is
   answered by ``stereo/points``; ``joint_states`` by ``odom``) holds the replay until the answer topic
   has carried a message stamped ≥ t, or until a timeout (counted in the report);
-* *settling*, after inputs that a node may or may not answer (the mapper publishes a costmap at most
-  once per period; a planner replans when it decides to): the replay waits until the selected nodes'
-  outputs have been quiet for a short wall-clock window.
+* *quiescence*, for what is not answered one-for-one (the mapper publishes a costmap at most once per
+  period; a planner replans when it decides to): the node processes have been idle and no output has
+  arrived for a short wall-clock window (:mod:`.quiescence`).
 
 Pure Python: no ROS import.
 """
@@ -28,7 +28,6 @@ class NodeIO:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     answers: dict[str, str] = field(default_factory=dict)  # input topic -> output answering it one-for-one
-    settle_after: tuple[str, ...] = ()  # inputs after which outputs may follow (not one-for-one)
     optional_inputs: tuple[str, ...] = ()  # played when recorded; the node idles without them
 
 
@@ -55,18 +54,15 @@ NODE_IO: dict[str, NodeIO] = {
     "terrain_mapper": NodeIO(
         inputs=("stereo/points", "odom"),
         outputs=("terrain/elevation", "terrain/costmap"),
-        settle_after=("stereo/points", "stereo/right/image_rect"),
     ),
     "path_planner": NodeIO(
         inputs=("terrain/costmap", "odom"),
         optional_inputs=("goal_pose",),
         outputs=("plan",),
-        settle_after=("goal_pose", "terrain/costmap", "stereo/right/image_rect"),
     ),
     "path_follower": NodeIO(
         inputs=("plan", "terrain/costmap", "odom"),
         outputs=("cmd_vel", "navigation/state"),
-        settle_after=("goal_pose", "plan", "terrain/costmap", "stereo/right/image_rect"),
     ),
 }
 
@@ -80,7 +76,6 @@ class Playlist:
     played: dict[str, str]  # topic -> ros type (package/msg/Type)
     outputs: dict[str, str]  # topic -> ros type, recorded from the nodes
     answers: dict[str, tuple[str, ...]]  # played topic -> outputs that must answer it
-    settle_after: frozenset[str]
     warnings: list[str]
     reference: tuple[str, ...]  # recorded topics used by the report
 
@@ -152,15 +147,13 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
         warnings.append(f"ignored topics of unknown type: {', '.join(unknown_types)}")
 
     answers: dict[str, tuple[str, ...]] = {}
-    settle: set[str] = set()
     for n in nodes:
         for trigger, answer in node_io[n].answers.items():
             if trigger in played:
                 answers[trigger] = (*answers.get(trigger, ()), answer)
-        settle.update(t for t in node_io[n].settle_after if t in played)
     outputs = {topic: _type_for(topic) for n in nodes for topic in node_io[n].outputs}
     reference = tuple(t for t in REFERENCE_TOPICS if t in bag.topics)
-    return Playlist(tuple(nodes), played, outputs, answers, frozenset(settle), warnings, reference)
+    return Playlist(tuple(nodes), played, outputs, answers, warnings, reference)
 
 
 def _type_for(topic: str) -> str:

@@ -51,7 +51,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--answer-timeout", type=float, default=10.0, help="wall time to wait for a node's answer [s]"
     )
     parser.add_argument(
-        "--settle", type=float, default=0.1, help="quiet wall time after inputs not answered one-for-one [s]"
+        "--settle",
+        type=float,
+        default=0.01,
+        help="after each stamp, wait for this long a window with idle nodes and no output [s]",
     )
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="wall time for the nodes to come up [s]"
@@ -187,7 +190,7 @@ def build_report(bag, playlist, result, wall_s: float) -> dict:
             "messages": stats.messages,
             "answer_timeouts": stats.answer_timeouts,
             "missed_answers": stats.missed,
-            "settle_waits": stats.settle_waits,
+            "settle_timeouts": stats.settle_timeouts,
             "play_wall_s": round(stats.wall_s, 3),
         },
         "warnings": [*playlist.warnings, *result.warnings],
