@@ -120,3 +120,36 @@ def write_bag(path, messages, skip=(), storage=None):
             writer.add_topic(topic, TOPICS[topic].type, TOPICS[topic].qos)
             writer.write(topic, log, serialize_message(msg))
     return path
+
+
+def stack_messages(duration=2.0, rate=50.0, costmap_rate=2.0):
+    """What the stack published during the synthetic mission: ``odom`` (truth relative to the start,
+    frame ``odom``) and a 12 m × 12 m ``terrain/costmap`` around the start with a lethal rock ahead."""
+    from nav_msgs.msg import OccupancyGrid
+
+    out = []
+    x0, y0, yaw0 = truth(0.0)
+    c, s = math.cos(yaw0), math.sin(yaw0)
+    for i in range(int(duration * rate)):
+        t = i / rate
+        stamp = START_NS + round(t * 1e9)
+        x, y, yaw = truth(t)
+        odom = Odometry()
+        odom.header.stamp, odom.header.frame_id, odom.child_frame_id = ns_to_stamp(stamp), "odom", "base_link"
+        odom.pose.pose.position.x = c * (x - x0) + s * (y - y0)
+        odom.pose.pose.position.y = -s * (x - x0) + c * (y - y0)
+        rel = yaw - yaw0
+        odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = math.sin(rel / 2), math.cos(rel / 2)
+        out.append(("odom", stamp, stamp + 2_000_000, odom))
+        if i % round(rate / costmap_rate) == 0:
+            costs = np.zeros((120, 120), np.int8)
+            costs[50:70, 70:80] = 100  # a rock 1.5 m ahead, 2 m wide
+            costs[:, :5] = -1
+            grid = OccupancyGrid()
+            grid.header.stamp, grid.header.frame_id = ns_to_stamp(stamp), "odom"
+            grid.info.resolution, grid.info.width, grid.info.height = 0.1, 120, 120
+            grid.info.origin.position.x, grid.info.origin.position.y = -6.0, -6.0
+            grid.info.origin.orientation.w = 1.0
+            grid.data = costs.reshape(-1).tobytes()
+            out.append(("terrain/costmap", stamp, stamp + 40_000_000, grid))
+    return out

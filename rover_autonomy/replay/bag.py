@@ -16,6 +16,7 @@ how far stamps lag behind the log order, and a heap holds back exactly that wind
 from __future__ import annotations
 
 import heapq
+import json
 import shutil
 import struct
 from collections.abc import Iterator
@@ -169,6 +170,14 @@ class BagWriter:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+PARAMETERS_KEY = "rover_autonomy.parameters"
+
+
+def store_parameters(writer: BagWriter, overrides: dict[str, dict[str, object]]) -> None:
+    """Keep the run's per-node parameter overrides (``map_to_odom``…) in the bag, for its replays."""
+    writer.set_custom_data(PARAMETERS_KEY, json.dumps(overrides, sort_keys=True))
 
 
 # -- reading ---------------------------------------------------------------------------------------
@@ -327,6 +336,20 @@ class Bag:
             raise self._fail(err, read) from err
         while pending:
             yield heapq.heappop(pending)
+
+    @property
+    def parameters(self) -> dict[str, dict[str, object]]:
+        """Per-node parameter overrides the recorded run used (:func:`store_parameters`), or {}."""
+        text = self.custom_data.get(PARAMETERS_KEY)
+        if not text:
+            return {}
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise BagError(f"bag {self.path}: unreadable {PARAMETERS_KEY} in metadata.yaml: {err}") from err
+        if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+            raise BagError(f"bag {self.path}: {PARAMETERS_KEY} must map node names to parameter tables")
+        return value
 
     def deserialize(self, message: Message):
         """A message as a rosbags dataclass (for reports; the player publishes raw bytes)."""

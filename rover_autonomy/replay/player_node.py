@@ -60,7 +60,9 @@ class PlayStats:
     published: dict[str, int] = field(default_factory=dict)
     answer_timeouts: int = 0
     missed: list[str] = field(default_factory=list)  # first few "topic at t" that never answered
-    settle_timeouts: int = 0  # windows in which the nodes never went quiet
+    settle_timeouts: int = 0  # barriers at which the nodes never went quiet
+    settle_windows: int = 0  # quiet-window attempts, all barriers together
+    busy_windows: int = 0  # of which the node processes were busy
     sim_start_ns: int | None = None
     sim_end_ns: int | None = None
     wall_s: float = 0.0
@@ -74,7 +76,7 @@ class Player(Node):
         self.sim_now_ns = 0
         self.newest_stamp: dict[str, int] = {}
         self.last_output_wall = time.monotonic()
-        self.stats: PlayStats | None = None
+        self.stats = PlayStats()
         self.clock = self.create_publisher(Clock, "/clock", qos.profile("clock"))
         self.publishers_by_topic = {
             topic: self.create_publisher(message_class(msgtype), absolute(topic), qos.for_topic(topic))
@@ -162,8 +164,10 @@ class Player(Node):
             cpu = activity.cpu_ns() if activity is not None else 0
             self._spin_until(executor, lambda o=opened: time.monotonic() - o >= window, window + 1.0, abort)
             quiet = self.last_output_wall < opened
-            if activity is not None:
-                quiet = quiet and idle(cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION)
+            if activity is not None and not idle(cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION):
+                quiet = False
+                self.stats.busy_windows += 1
+            self.stats.settle_windows += 1
             if quiet:
                 return True
         return False

@@ -4,8 +4,15 @@ Subscribes with raw subscriptions (the CDR bytes are stored untouched, as ``ros2
 and the contract's QoS per topic, so latched and map topics (transient local) arrive for a late
 joiner too. The log time of a message is the recorder's ROS time: sim time while a ``/clock`` runs
 (messages before the first clock tick are logged at their header stamp), wall time otherwise.
-Missions record in-process by adding a :class:`Recorder` to their executor; ``rover-autonomy
-record`` runs one standalone.
+Missions record in-process by adding a :class:`Recorder` to their executor (``rover-autonomy
+record`` runs one standalone)::
+
+    writer = BagWriter(bag)
+    store_parameters(writer, overrides)  # the launch plan's per-node overrides: map_to_odom…
+    recorder = Recorder(writer, recordable_topics(), use_sim_time=True, context=context)
+    executor.add_node(recorder)
+    ...
+    recorder.close()  # after the last spin: writes metadata.yaml
 """
 
 from __future__ import annotations
@@ -83,6 +90,10 @@ class Recorder(Node):
                 raw=True,
             )
             self.received[topic] = 0
+
+    def close(self) -> None:
+        """Finish the bag (metadata.yaml, MCAP summary); call once the executor stopped spinning."""
+        self.writer.close()
 
     def _on_message(self, topic: str, stamped: bool, raw: bytes) -> None:
         now = self.get_clock().now().nanoseconds

@@ -28,7 +28,7 @@ from rover_autonomy.replay.bag import BagError, open_bag, parse_remaps
 from rover_autonomy.replay.playlist import NODE_IO, plan_playlist
 
 PROG = "rover-autonomy replay"
-FINGERPRINTED = ("odom", "terrain/costmap", "plan")
+FINGERPRINTED = ("stereo/points", "odom", "terrain/costmap", "plan")
 
 
 def default_nodes() -> list[str]:
@@ -45,6 +45,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--remap", action="append", default=[], metavar="FROM:=TO", help="rename a bag topic (repeatable)"
     )
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=_parse_override,
+        metavar="NODE.NAME=VALUE",
+        help="override a node parameter (repeatable); wins over the parameters stored in the bag",
+    )
     parser.add_argument("--expected", type=Path, help="committed expected outputs (a bag) to compare with")
     parser.add_argument("--update", action="store_true", help="replace --expected with this replay's outputs")
     parser.add_argument(
@@ -59,6 +67,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="wall time for the nodes to come up [s]"
     )
+
+
+def _parse_override(text: str):
+    from rover_autonomy.bringup.cli import _parse_override as parse
+
+    return parse(text)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -109,8 +123,13 @@ def run(args: argparse.Namespace) -> int:
     try:
         bag = open_bag(args.bag, remaps)
         playlist = plan_playlist(bag, nodes)
+        overrides = {name: dict(params) for name, params in bag.parameters.items() if name in nodes}
     except (BagError, ValueError) as err:
         return _fail(str(err))
+    for node, name, value in args.param:
+        if node not in nodes:
+            return _fail(f"--param {node}.{name}: {node} is not replayed (nodes: {', '.join(nodes)})", 2)
+        overrides.setdefault(node, {})[name] = value
     report_dir = args.report or Path.cwd() / f"replay-{args.bag.resolve().name}"
     problem = _prepare_report_dir(report_dir)
     if problem:
@@ -133,6 +152,7 @@ def run(args: argparse.Namespace) -> int:
             playlist,
             report_dir / "outputs",
             report_dir / "nodes.log",
+            overrides=overrides,
             answer_timeout=args.answer_timeout,
             settle=args.settle,
             startup_timeout=args.startup_timeout,
@@ -140,6 +160,7 @@ def run(args: argparse.Namespace) -> int:
     except (LaunchError, BagError) as err:
         return _fail(str(err))
     report = build_report(bag, playlist, result, time.monotonic() - started)
+    report["parameters"] = overrides
 
     code = 0 if result.complete else 1
     if args.expected is not None and result.complete:
@@ -191,6 +212,8 @@ def build_report(bag, playlist, result, wall_s: float) -> dict:
             "answer_timeouts": stats.answer_timeouts,
             "missed_answers": stats.missed,
             "settle_timeouts": stats.settle_timeouts,
+            "settle_windows": stats.settle_windows,
+            "busy_windows": stats.busy_windows,
             "play_wall_s": round(stats.wall_s, 3),
         },
         "warnings": [*playlist.warnings, *result.warnings],
