@@ -164,7 +164,9 @@ class Player(Node):
             cpu = activity.cpu_ns() if activity is not None else 0
             self._spin_until(executor, lambda o=opened: time.monotonic() - o >= window, window + 1.0, abort)
             quiet = self.last_output_wall < opened
-            if activity is not None and not idle(cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION):
+            if activity is not None and not idle(
+                cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION
+            ):
                 quiet = False
                 self.stats.busy_windows += 1
             self.stats.settle_windows += 1
