@@ -91,6 +91,7 @@ def test_two_replays_are_bit_identical_and_match_the_expected_outputs(
     assert first["lockstep"]["answer_timeouts"] == 0 and first["lockstep"]["groups"] == 100
     assert first["fingerprints"] == second["fingerprints"]
     assert {t: f["count"] for t, f in first["fingerprints"].items()} == {
+        "stereo/points": 10,
         "odom": 100,
         "terrain/costmap": 5,
         "plan": 1,

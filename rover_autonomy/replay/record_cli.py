@@ -2,6 +2,7 @@
 
     rover-autonomy record BAG                          # every contract topic, until Ctrl-C
     rover-autonomy record BAG --topics joint_states imu/data --duration 30
+    rover-autonomy record BAG --clock sim --sim-duration 10     # 10 s of a simulation
 
 The bag is a rosbag2 directory (metadata.yaml + MCAP file) that ``ros2 bag info`` and
 ``ros2 bag play`` read. Log times are sim time when a ``/clock`` is being published, wall time
@@ -24,6 +25,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--duration", type=float, default=0.0, help="stop after this wall time [s] (0: Ctrl-C)"
     )
     parser.add_argument(
+        "--sim-duration", type=float, default=0.0, help="stop after this much sim time [s] (0: no limit)"
+    )
+    parser.add_argument(
         "--clock",
         choices=("auto", "sim", "wall"),
         default="auto",
@@ -38,6 +42,10 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"cannot write {args.bag}: {args.bag.parent} is not a directory"
     if args.duration < 0:
         return f"--duration {args.duration}: must be ≥ 0"
+    if args.sim_duration < 0:
+        return f"--sim-duration {args.sim_duration}: must be ≥ 0"
+    if args.sim_duration > 0 and args.clock == "wall":
+        return "--sim-duration needs sim time: drop --clock wall"
     return None
 
 
@@ -55,4 +63,4 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from rover_autonomy.replay.recorder_node import record
 
-    return record(args.bag, topics, args.duration, args.clock, prog=PROG)
+    return record(args.bag, topics, args.duration, args.clock, prog=PROG, sim_duration=args.sim_duration)

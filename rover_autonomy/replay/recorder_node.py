@@ -107,9 +107,16 @@ class Recorder(Node):
 
 
 def record(
-    bag: Path, topics: dict, duration: float = 0.0, clock: str = "auto", prog: str = "record", log=print
+    bag: Path,
+    topics: dict,
+    duration: float = 0.0,
+    clock: str = "auto",
+    prog: str = "record",
+    log=print,
+    sim_duration: float = 0.0,
 ) -> int:
-    """Record ``topics`` into ``bag`` until Ctrl-C/SIGTERM or ``duration`` wall seconds; exit code."""
+    """Record ``topics`` into ``bag`` until Ctrl-C/SIGTERM, ``duration`` wall seconds or
+    ``sim_duration`` seconds of sim time after the first clock tick; returns an exit code."""
     stop = threading.Event()
     previous = {s: signal.signal(s, lambda *_: stop.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     context = rclpy.Context()
@@ -131,8 +138,14 @@ def record(
             f"recording {len(topics)} topics into {bag} ({'sim' if use_sim_time else 'wall'} time); Ctrl-C stops"
         )
         end = time.monotonic() + duration if duration > 0 else None
+        sim_start = None
         while not stop.is_set() and (end is None or time.monotonic() < end):
             executor.spin_once(timeout_sec=0.05)
+            now = recorder.get_clock().now().nanoseconds
+            if use_sim_time and sim_duration > 0 and now > 0:
+                sim_start = now if sim_start is None else sim_start
+                if now - sim_start >= sim_duration * 1e9:
+                    break
         writer.close()
         total = sum(recorder.received.values())
         busy = ", ".join(f"{t} {n}" for t, n in recorder.received.items() if n)
