@@ -73,10 +73,34 @@ def replay(*argv):
 # -- deterministic replay -----------------------------------------------------------------------
 
 
+FOREIGN_PUBLISHER = """
+import time, rclpy
+from nav_msgs.msg import OccupancyGrid
+rclpy.init()
+node = rclpy.create_node("terrain_mapper")
+pub = node.create_publisher(OccupancyGrid, "terrain/costmap", 10)
+print("publishing", flush=True)
+while True:
+    pub.publish(OccupancyGrid())
+    time.sleep(0.05)
+"""
+
+
+@pytest.fixture
+def foreign_costmaps():
+    """Another process publishing costmaps in the test session's domain, as a running stack would."""
+    process = subprocess.Popen([sys.executable, "-c", FOREIGN_PUBLISHER], stdout=subprocess.PIPE, text=True)
+    assert process.stdout.readline().strip() == "publishing"
+    yield
+    process.kill()
+    process.wait(timeout=10)
+
+
 def test_two_replays_are_bit_identical_and_match_the_expected_outputs(
-    test_stack, mission_bag, tmp_path, capsys
+    test_stack, mission_bag, tmp_path, capsys, foreign_costmaps
 ):
-    # The node answers after a random delay of up to 15 ms: outputs must not depend on timing.
+    # The node answers after a random delay of up to 15 ms: outputs must not depend on timing. A
+    # foreign costmap publisher runs meanwhile: replays happen in a DDS domain of their own.
     test_stack(jitter_ms=15.0)
     expected = tmp_path / "expected"
     assert replay(mission_bag, "--report", tmp_path / "first", "--expected", expected, "--update") == 0

@@ -13,6 +13,7 @@ Nothing here spins on its own: :meth:`Player.play` drives the executor it is giv
 
 from __future__ import annotations
 
+import random
 import signal
 import threading
 import time
@@ -149,6 +150,17 @@ class Player(Node):
         self._spin_until(executor, lambda: not unmatched_inputs(), grace, abort)
         return unmatched_inputs()
 
+    def foreign_publishers(self, nodes: set[str]) -> list[str]:
+        """Warnings naming publishers of the replay's topics that are neither the player nor ``nodes``."""
+        warnings = []
+        for topic in [*self.publishers_by_topic, *self.subscriptions_by_topic, "/clock"]:
+            for info in self.get_publishers_info_by_topic(absolute(topic)):
+                if info.node_name not in nodes and info.node_name != self.get_name():
+                    warnings.append(
+                        f"{info.node_namespace.rstrip('/')}/{info.node_name} also publishes {topic}"
+                    )
+        return warnings
+
     def _settle(
         self,
         executor: Executor,
@@ -268,6 +280,36 @@ def _qos_name(topic: str) -> str:
 
 # -- a whole replay: nodes, player, outputs ----------------------------------------------------------
 
+# Replays run in a DDS domain of their own, drawn from this range (tests use 1…100; 232 is the largest
+# domain whose Fast DDS ports stay valid).
+REPLAY_DOMAINS = range(101, 233)
+
+
+def quiet_domain(attempts: int = 8, listen: float = 0.5) -> int:
+    """A DDS domain in which no other ROS node shows up within ``listen`` s of discovery."""
+    rng = random.SystemRandom()
+    domain = rng.choice(REPLAY_DOMAINS)
+    for _ in range(attempts):
+        context = rclpy.Context()
+        rclpy.init(context=context, domain_id=domain, signal_handler_options=rclpy.SignalHandlerOptions.NO)
+        try:
+            probe = Node("replay_domain_probe", context=context)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(probe)
+            deadline = time.monotonic() + listen
+            others = []
+            while time.monotonic() < deadline and not others:
+                executor.spin_once(timeout_sec=0.05)
+                others = [n for n in probe.get_node_names() if n != probe.get_name()]
+            executor.shutdown()
+            probe.destroy_node()
+        finally:
+            rclpy.try_shutdown(context=context)
+        if not others:
+            return domain
+        domain = rng.choice(REPLAY_DOMAINS)
+    return domain
+
 
 @dataclass
 class ReplayResult:
@@ -291,9 +333,12 @@ def replay(
     startup_timeout: float = 60.0,
     env: dict[str, str] | None = None,
     progress: Callable[[PlayStats], None] | None = None,
+    domain_id: int | None = None,
 ) -> ReplayResult:
     """Start the playlist's nodes (replay profile of the graph), play the bag, record the outputs.
 
+    The nodes and the player meet in a DDS domain of their own (``domain_id``, or a free one found by
+    :func:`quiet_domain`): a simulator or another replay running on the machine must not feed them.
     Never raises for a failed replay: a node that dies, nodes that never come up, or Ctrl-C end the
     play early; the outputs recorded so far are kept and marked incomplete in their metadata.
     """
@@ -305,13 +350,16 @@ def replay(
     missing = sorted(set(playlist.nodes) - {step["name"] for step in plan})
     if missing:
         raise LaunchError(f"node(s) not in the replay profile of the graph: {', '.join(missing)}")
+    if domain_id is None:
+        domain_id = quiet_domain()
     log_file = node_log.open("w", encoding="utf-8")
+    env = {**(env or {}), "ROS_DOMAIN_ID": str(domain_id)}
     launcher = Launcher(plan, log=lambda line: log_file.write(line + "\n"), env=env)
     writer = BagWriter(outputs_path, overwrite=True)
     interrupted = threading.Event()
     previous = {s: signal.signal(s, lambda *_: interrupted.set()) for s in (signal.SIGINT, signal.SIGTERM)}
     context = rclpy.Context()
-    rclpy.init(context=context, signal_handler_options=rclpy.SignalHandlerOptions.NO)
+    rclpy.init(context=context, domain_id=domain_id, signal_handler_options=rclpy.SignalHandlerOptions.NO)
     executor = SingleThreadedExecutor(context=context)
     player = None
     stats = PlayStats()
@@ -337,6 +385,7 @@ def replay(
         unread = player.wait_for_nodes(executor, startup_timeout, abort)
         if unread:
             warnings.append(f"no node subscribes to {', '.join(unread)}: played to nobody")
+        warnings += player.foreign_publishers(set(playlist.nodes))
         stats = player.play(
             executor,
             bag.messages(set(playlist.played)),

@@ -65,6 +65,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after each stamp, wait for this long a window with idle nodes and no output [s]",
     )
     parser.add_argument(
+        "--domain-id",
+        type=int,
+        help="DDS domain of the replay (default: a free one, so that nothing else feeds the nodes)",
+    )
+    parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="wall time for the nodes to come up [s]"
     )
 
@@ -86,6 +91,8 @@ def _check(args: argparse.Namespace) -> str | None:
             return f"--{name.replace('_', '-')} {getattr(args, name)}: must lie in (0, 3600] s"
     if not 0 <= args.settle <= 60:
         return f"--settle {args.settle}: must lie in [0, 60] s"
+    if args.domain_id is not None and not 0 <= args.domain_id <= 232:
+        return f"--domain-id {args.domain_id}: must lie in 0 … 232"
     if args.update and args.expected is None:
         return "--update needs --expected DIR (the expected outputs to replace)"
     if args.expected is not None and not args.update and not args.expected.exists():
@@ -156,6 +163,7 @@ def run(args: argparse.Namespace) -> int:
             answer_timeout=args.answer_timeout,
             settle=args.settle,
             startup_timeout=args.startup_timeout,
+            domain_id=args.domain_id,
         )
     except (LaunchError, BagError) as err:
         return _fail(str(err))
