@@ -61,7 +61,7 @@ def test_stack(monkeypatch):
 
 @pytest.fixture(scope="module")
 def mission_bag(tmp_path_factory):
-    return write_bag(tmp_path_factory.mktemp("mission") / "mission", mission_messages(duration=2.0))
+    return write_bag(tmp_path_factory.mktemp("mission") / "mission", mission_messages(duration=1.2))
 
 
 def replay(*argv):
@@ -112,24 +112,24 @@ def test_two_replays_are_bit_identical_and_match_the_expected_outputs(
     first = json.loads((tmp_path / "first" / "report.json").read_text())
     second = json.loads((tmp_path / "second" / "report.json").read_text())
     assert first["complete"] and second["complete"]
-    assert first["lockstep"]["answer_timeouts"] == 0 and first["lockstep"]["groups"] == 100
+    assert first["lockstep"]["answer_timeouts"] == 0 and first["lockstep"]["groups"] == 60
     assert first["fingerprints"] == second["fingerprints"]
     assert {t: f["count"] for t, f in first["fingerprints"].items()} == {
-        "stereo/points": 10,
-        "odom": 100,
-        "terrain/costmap": 5,
+        "stereo/points": 6,
+        "odom": 60,
+        "terrain/costmap": 3,
         "plan": 1,
     }
     assert second["regression"]["passed"] and second["regression"]["odom"]["max_position_diff_m"] == 0.0
 
     # The test node integrates the recorded wheel rates: its odometry follows the ground-truth arc
-    # (0.6 m in 2 s) up to the wheel-rate noise of the recording.
+    # (0.35 m in 1.2 s) up to the wheel-rate noise of the recording.
     truth = first["odometry"]["vs_ground_truth"]
-    assert truth["samples"] == 100
-    assert truth["distance_m"] == pytest.approx(0.594, abs=0.01)
+    assert truth["samples"] == 60
+    assert truth["distance_m"] == pytest.approx(0.354, abs=0.01)
     assert 0 < truth["final_error_m"] < 0.01
     assert first["plan"]["lengths_m"][0] == pytest.approx(((4.0 - 0.15) ** 2 + 1.0) ** 0.5, abs=0.05)
-    assert first["played"]["goal_pose"] == 1 and first["played"]["stereo/right/image_rect"] == 10
+    assert first["played"]["goal_pose"] == 1 and first["played"]["stereo/right/image_rect"] == 6
 
     # The outputs bag, as the independent mcap reader sees it.
     outputs = tmp_path / "second" / "outputs"
@@ -142,7 +142,7 @@ def test_two_replays_are_bit_identical_and_match_the_expected_outputs(
         for _, _, message, decoded in reader.iter_decoded_messages(topics=["/odom"]):
             stamps.append(decoded.header.stamp.sec * 10**9 + decoded.header.stamp.nanosec)
             assert message.log_time >= stamps[-1]  # logged at the sim time it arrived in
-    assert stamps == [START_NS + i * 20_000_000 for i in range(100)]
+    assert stamps == [START_NS + i * 20_000_000 for i in range(60)]
 
 
 def test_a_replay_node_that_dies_ends_the_replay_with_partial_outputs(
@@ -159,7 +159,7 @@ def test_a_replay_node_that_dies_ends_the_replay_with_partial_outputs(
     info = yaml.safe_load((tmp_path / "outputs" / "metadata.yaml").read_text())["rosbag2_bagfile_information"]
     assert info["custom_data"]["rover_autonomy.replay.complete"] == "false"
     kept = open_bag(tmp_path / "outputs")
-    assert 0 < kept.topics["odom"].count < 100
+    assert 0 < kept.topics["odom"].count < 60
     assert "dying on purpose" in (tmp_path / "nodes.log").read_text()
 
 
@@ -257,6 +257,8 @@ def test_record_command_records_alongside_a_running_graph(ros, tmp_path):
             "rover_autonomy.bringup.cli",
             "record",
             str(bag),
+            "--clock",
+            "sim",
             "--topics",
             "joint_states",
             "imu/data",
