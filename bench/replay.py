@@ -82,7 +82,7 @@ def lockstep(folder: Path) -> None:
     register_test_node()
     bag = write_bag(folder / "short", mission_messages(duration=2.0))
     rows = []
-    for label, settle in (("answers + quiescence (default)", "0.01"), ("answers only (reference)", "0")):
+    for label, settle in (("answers + quiescence (default)", "0.005"), ("answers only (reference)", "0")):
         report_dir = folder / f"replay-{settle}"
         with contextlib.redirect_stdout(io.StringIO()):
             code = cli.main(

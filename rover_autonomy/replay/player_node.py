@@ -17,6 +17,7 @@ import random
 import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,8 +63,8 @@ class PlayStats:
     answer_timeouts: int = 0
     missed: list[str] = field(default_factory=list)  # first few "topic at t" that never answered
     settle_timeouts: int = 0  # barriers at which the nodes never went quiet
-    settle_windows: int = 0  # quiet-window attempts, all barriers together
-    busy_windows: int = 0  # of which the node processes were busy
+    settle_windows: int = 0  # samples taken while settling, all barriers together
+    busy_windows: int = 0  # of which found the node processes busy
     sim_start_ns: int | None = None
     sim_end_ns: int | None = None
     wall_s: float = 0.0
@@ -169,22 +170,37 @@ class Player(Node):
         abort: Callable[[], str | None],
         activity: ProcessActivity | None,
     ) -> bool:
-        """Spin until a ``window`` passes with no output and (when measurable) idle node processes."""
+        """Spin until the last ``window`` s held no output and (when measurable) idle node processes.
+
+        Samples every ~2 ms; the window slides, so a barrier costs the nodes' work plus one window.
+        """
         started = time.monotonic()
-        while time.monotonic() - started < cap:
-            opened = time.monotonic()
-            cpu = activity.cpu_ns() if activity is not None else 0
-            self._spin_until(executor, lambda o=opened: time.monotonic() - o >= window, window + 1.0, abort)
-            quiet = self.last_output_wall < opened
-            if activity is not None and not idle(
-                cpu, activity.cpu_ns(), time.monotonic() - opened, BUSY_FRACTION
-            ):
-                quiet = False
-                self.stats.busy_windows += 1
+        samples: deque[tuple[float, int, bool]] = deque()  # (time, CPU [ns], a thread was runnable)
+        while True:
+            reason = abort()
+            if reason:
+                raise ReplayAbortError(reason)
+            executor.spin_once(timeout_sec=0.001)
+            now = time.monotonic()
+            if activity is not None:
+                cpu, runnable = activity.sample()
+                samples.append((now, cpu, runnable))
+                while len(samples) > 1 and samples[1][0] <= now - window:
+                    samples.popleft()
             self.stats.settle_windows += 1
+            quiet = now - max(self.last_output_wall, started) >= window
+            if quiet and activity is not None:
+                first_time, first_cpu, _ = samples[0]
+                covered = first_time <= now - window
+                busy = any(r for _, _, r in samples) or not idle(
+                    first_cpu, cpu, now - first_time, BUSY_FRACTION
+                )
+                quiet = covered and not busy
+                self.stats.busy_windows += busy
             if quiet:
                 return True
-        return False
+            if now - started >= cap:
+                return False
 
     # -- playing -------------------------------------------------------------------------------
     def play(
@@ -193,7 +209,7 @@ class Player(Node):
         messages: Iterable[Message],
         abort: Callable[[], str | None] = lambda: None,
         answer_timeout: float = 10.0,
-        settle: float = 0.01,
+        settle: float = 0.005,
         progress: Callable[[PlayStats], None] | None = None,
         activity: ProcessActivity | None = None,
     ) -> PlayStats:
@@ -329,7 +345,7 @@ def replay(
     node_log: Path,
     overrides: dict[str, dict[str, object]] | None = None,
     answer_timeout: float = 10.0,
-    settle: float = 0.01,
+    settle: float = 0.005,
     startup_timeout: float = 60.0,
     env: dict[str, str] | None = None,
     progress: Callable[[PlayStats], None] | None = None,

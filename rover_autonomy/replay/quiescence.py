@@ -4,8 +4,9 @@ A lockstep replay must not hand a node its next input while it still works on th
 or the order in which the node's callbacks see its different inputs (a costmap and an odometry
 message, say) would depend on timing. Answer topics cover nodes that answer every input; for the
 others (a planner replans when it decides to) the player waits until the node processes have been
-idle — consumed less than ``busy_fraction`` of a CPU over a window, counting every thread (DDS,
-OpenCV and numba pools) — and no output has arrived within that window.
+idle over a sliding window — no thread running or runnable (waiting for a CPU on a loaded machine)
+at any sample, less than ``busy_fraction`` of a CPU consumed, counting every thread (DDS, OpenCV and
+numba pools) — and no output has arrived within that window.
 
 CPU time comes from ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds on CPU, Linux). Where it is not
 available the window degrades to output silence alone, a weaker condition (docs/replay.md).
@@ -24,6 +25,15 @@ def _task_cpu_ns(task: Path) -> int:
         return 0  # the thread ended between listing and reading
 
 
+def _task_runnable(task: Path) -> bool:
+    """State R: running, or runnable and waiting for a CPU (which CPU time alone would not show)."""
+    try:
+        stat = (task / "stat").read_text()
+    except OSError:
+        return False
+    return stat[stat.rfind(")") + 2 : stat.rfind(")") + 3] == "R"
+
+
 class ProcessActivity:
     """Total CPU time [ns] of a set of processes, all threads included."""
 
@@ -33,15 +43,22 @@ class ProcessActivity:
             Path(f"/proc/{os.getpid()}/task/{os.getpid()}/schedstat").is_file()
         )
 
-    def cpu_ns(self) -> int:
-        total = 0
+    def _tasks(self) -> list[Path]:
+        tasks = []
         for pid in self.pids:
             try:
-                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+                tasks += list(Path(f"/proc/{pid}/task").iterdir())
             except OSError:
                 continue  # the process ended: the launcher reports it
-            total += sum(_task_cpu_ns(task) for task in tasks)
-        return total
+        return tasks
+
+    def sample(self) -> tuple[int, bool]:
+        """(total CPU time [ns], whether any thread is running or runnable right now)."""
+        tasks = self._tasks()
+        return sum(_task_cpu_ns(t) for t in tasks), any(_task_runnable(t) for t in tasks)
+
+    def cpu_ns(self) -> int:
+        return sum(_task_cpu_ns(t) for t in self._tasks())
 
 
 def idle(cpu_before: int, cpu_after: int, window_s: float, busy_fraction: float) -> bool:

@@ -61,8 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--settle",
         type=float,
-        default=0.01,
-        help="after each stamp, wait for this long a window with idle nodes and no output [s]",
+        default=0.005,
+        help="after each message, wait for this long a window with idle nodes and no output [s]",
     )
     parser.add_argument(
         "--domain-id",
