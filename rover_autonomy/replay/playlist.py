@@ -57,7 +57,9 @@ NODE_IO: dict[str, NodeIO] = {
     ),
     "path_planner": NodeIO(
         inputs=("terrain/costmap", "odom"),
-        optional_inputs=("goal_pose",),
+        # The follower's state asks for replans (blocked) and ends goals (reached); without the
+        # follower in a replay, the recorded state plays its part.
+        optional_inputs=("goal_pose", "navigation/state"),
         outputs=("plan",),
     ),
     "path_follower": NodeIO(

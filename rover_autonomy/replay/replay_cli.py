@@ -164,9 +164,12 @@ def run(args: argparse.Namespace) -> int:
             settle=args.settle,
             startup_timeout=args.startup_timeout,
             domain_id=args.domain_id,
+            progress=_progress(bag) if sys.stderr.isatty() else None,
         )
     except (LaunchError, BagError) as err:
         return _fail(str(err))
+    if sys.stderr.isatty():
+        print("\r\033[K", end="", file=sys.stderr, flush=True)
     report = build_report(bag, playlist, result, time.monotonic() - started)
     report["parameters"] = overrides
 
@@ -185,6 +188,28 @@ def run(args: argparse.Namespace) -> int:
     (report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     print(verdict(report, report_dir), file=sys.stdout if code == 0 else sys.stderr, flush=True)
     return code
+
+
+def _progress(bag):
+    """A progress line on the terminal, refreshed at most twice a second."""
+    total = max(bag.end_stamp_ns - bag.start_stamp_ns, 1)
+    shown = [0.0]
+
+    def show(stats) -> None:
+        now = time.monotonic()
+        if now - shown[0] < 0.5 or stats.sim_end_ns is None:
+            return
+        shown[0] = now
+        done = (stats.sim_end_ns - bag.start_stamp_ns) / total
+        print(
+            f"\r  {100 * done:5.1f} %  {(stats.sim_end_ns - bag.start_stamp_ns) * 1e-9:7.2f} s of "
+            f"{total * 1e-9:.2f} s  {stats.messages} messages  {stats.answer_timeouts} answer timeouts",
+            end="",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    return show
 
 
 def _replace_bag(source: Path, target: Path) -> None:
