@@ -282,15 +282,113 @@ def throughput(seconds: float) -> None:
         rclpy.try_shutdown(context=context)
 
 
+def simulated_terrain(worlds: list[str]) -> None:
+    """Stereo on the simulator's rendered pairs against the world's ground truth.
+
+    Views: at four places of each generated world, the rover (held level at the terrain height, its
+    start height above ground) faces four headings. Depth error is against MuJoCo's rendered depth
+    (exact per pixel); the vertical error of each point is its height in ``map`` minus the world's
+    ground-truth surface (terrain + rocks, bilinear) under it. Rover-configured parameters
+    (``disparity_range`` 128 from the node graph).
+    """
+    import math
+
+    import mujoco
+    from scipy.spatial.transform import Rotation
+
+    from rover_autonomy.bringup.graph import NODES
+    from rover_autonomy.resources import worlds_dir
+    from rover_autonomy.rover_model import load_rover_model
+    from rover_autonomy.sim.engine import RoverSim, SimConfig
+    from rover_autonomy.sim.scene import load_sim_world
+    from rover_autonomy.sim.sensors import RenderError, projection_matrices
+    from rover_autonomy.worlds import load_world
+
+    model = load_rover_model()
+    stereo = model.stereo
+    p_left, p_right = projection_matrices(stereo)
+    k = stereo.intrinsics()
+    cal_left, cal_right = (
+        CameraCalibration.from_arrays(stereo.width, stereo.height, k, np.zeros(5), np.eye(3), p)
+        for p in (p_left, p_right)
+    )
+    overrides = next(node for node in NODES if node.name == "stereo_processor").parameters
+    processor = StereoProcessor()
+    processor.update(**overrides)
+    camera_to_base = stereo.camera_to_base("left")
+    print(
+        f"\nSimulated terrain: {stereo.width}x{stereo.height}, f {stereo.focal_px:.1f} px, "
+        f"baseline {stereo.baseline} m, parameters: defaults + {overrides}"
+    )
+    print(
+        f"{'world':8s} {'pairs':>5s} {'points<=10m':>11s} {'median |dz|/z':>13s} {'|dz|>2%':>8s} "
+        f"{'median |dh|':>11s} {'|dh|>0.2m':>9s} {'|dh|>0.1m':>9s} {'density':>8s}"
+    )
+    for name in worlds:
+        world = load_world(worlds_dir() / name)
+        try:
+            sim = RoverSim(load_sim_world(world.path), model, SimConfig(cameras=True))
+        except RenderError as err:
+            print(f"{name}: skipped ({err})")
+            return
+        ride_height = float(
+            sim.ground_truth().position[2] - world.terrain_height_at(world.start.x, world.start.y)
+        )
+        depth_errors, height_errors, densities = [], [], []
+        places = [(world.start.x, world.start.y), (-10.0, 8.0), (6.0, -12.0), (16.0, 14.0)]
+        for x, y in places:
+            for heading in (0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi):
+                q = sim.root_qpos
+                sim.data.qpos[q : q + 3] = [x, y, world.terrain_height_at(x, y) + ride_height]
+                sim.data.qpos[q + 3 : q + 7] = [math.cos(heading / 2), 0.0, 0.0, math.sin(heading / 2)]
+                mujoco.mj_forward(sim.model, sim.data)
+                left, right = sim.render_stereo()
+                true_depth = sim.render_depth("left")
+                result = processor.process(left, right, "rgb8", "rgb8", cal_left, cal_right)
+                geometry = result.geometry
+                # per-pixel depth against the rendered depth, surface within 10 m (no sky)
+                near = true_depth <= 10.0
+                stereo_depth = geometry.depth(result.disparity)
+                matched = near & np.isfinite(stereo_depth)
+                depth_errors.append(np.abs(stereo_depth[matched] - true_depth[matched]) / true_depth[matched])
+                densities.append(matched.sum() / max(near.sum(), 1))
+                # every cloud point within 10 m, in map, against the ground-truth surface
+                points = result.points[:, :3].astype(np.float64)
+                points = points[np.linalg.norm(points, axis=1) <= 10.0]
+                truth = sim.ground_truth()
+                in_base = points @ camera_to_base[:3, :3].T + camera_to_base[:3, 3]
+                in_map = in_base @ Rotation.from_quat(truth.quaternion).as_matrix().T + truth.position
+                surface = world.height_at(in_map[:, 0], in_map[:, 1])
+                height_errors.append(in_map[:, 2] - surface)
+        sim.close()
+        depth_error = np.concatenate(depth_errors)
+        height_error = np.concatenate(height_errors)
+        height_error = np.abs(height_error[np.isfinite(height_error)])
+        print(
+            f"{name:8s} {len(depth_errors):5d} {height_error.size:11d} {100 * np.median(depth_error):12.2f}% "
+            f"{100 * np.mean(depth_error > 0.02):7.2f}% {100 * np.median(height_error):9.1f}cm "
+            f"{100 * np.mean(height_error > 0.2):8.2f}% {100 * np.mean(height_error > 0.1):8.2f}% "
+            f"{100 * np.mean(densities):7.1f}%"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30, help="timed runs of each variant")
     parser.add_argument("--seconds", type=float, default=6.0, help="duration of the DDS throughput run")
+    parser.add_argument(
+        "--worlds",
+        nargs="*",
+        default=["mars", "moon"],
+        help="generated worlds for the simulated-terrain figures",
+    )
     args = parser.parse_args()
     cv2.setNumThreads(THREADS)
     quality()
     speed(args.repeats)
     throughput(args.seconds)
+    if args.worlds:
+        simulated_terrain(args.worlds)
 
 
 if __name__ == "__main__":

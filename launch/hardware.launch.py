@@ -1,6 +1,11 @@
-"""Launch the 'hardware' profile of rover_autonomy (nodes, parameters and remappings from the graph description).
+"""Launch the 'hardware' profile on the rover: no simulator; the sensor topics come from the drivers.
 
-The same graph runs without launch_ros through: rover-autonomy launch hardware
+    ros2 launch rover_autonomy hardware.launch.py [left_image:=...] [rectify:=image_proc] [start_x:=...]
+
+The drivers' topics, the rectification (none, image_proc or the stereo node's own) and the start pose
+(map -> odom) are launch arguments whose defaults are config/hardware.yaml. robot_state_publisher serves
+the URDF generated from config/rover.yaml; the nodes come from the graph description (profile
+'hardware'). launch/rover.launch.py is the same bring-up under the issue's name. See docs/hardware.md.
 """
 
 from rover_autonomy.bringup.launch_description import generate

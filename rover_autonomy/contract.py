@@ -67,6 +67,7 @@ STACK_TOPICS = _topics(
     ("plan", "nav_msgs/Path", "maps"),
     ("navigation/state", "std_msgs/String", "latched"),
     ("diagnostics", "diagnostic_msgs/DiagnosticArray", "diagnostics"),
+    ("robot_description", "std_msgs/String", "latched"),
 )
 TOPICS: dict[str, Topic] = {**SENSOR_TOPICS, **COMMAND_TOPICS, **STACK_TOPICS}
 SERVICES: dict[str, str] = {"navigation/cancel": "std_srvs/Trigger"}

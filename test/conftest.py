@@ -3,8 +3,9 @@
 import os
 import random
 
-# Set at import time, before any test (or child process it starts) initialises rclpy.
-os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 100))
+# Set at import time, before any test (or child process it starts) initialises rclpy. Domain ids up to
+# 232 are valid for Fast DDS; a wide range keeps concurrent sessions on one machine apart.
+os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 232))
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
 os.environ.setdefault("MUJOCO_GL", "egl")
 os.environ.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")

@@ -39,7 +39,7 @@ def test_graph_nodes_have_executables_and_parameter_files():
             assert node.executable in graph.EXECUTABLES, node.name
         else:
             assert node.install_hint, f"{node.name} needs an install hint"
-        for name in node.parameter_files:
+        for name in (*node.parameter_files, *node.config_parameters.values()):
             assert (config_dir() / name).is_file(), f"{node.name}: missing config/{name}"
 
 
@@ -89,7 +89,7 @@ def test_launch_plan_has_launch_ros_node_arguments():
     )
     step = next(s for s in plan if s["name"] == "robot_state_publisher")
     assert step["parameters"][-1] == {"use_sim_time": False, "publish_frequency": 5.0}
-    assert set(step) == {"package", "executable", "name", "parameters", "remappings", "output"}
+    assert set(step) == {"package", "executable", "name", "parameters", "remappings", "arguments", "output"}
 
 
 # -- embedded launcher -----------------------------------------------------------------------------

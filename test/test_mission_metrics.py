@@ -44,7 +44,10 @@ def test_successful_mission_figures():
 def test_failures_are_named():
     log = MissionLog(goal=(30.0, 5.0), goal_tolerance=0.5, map_to_odom=(10.0, 5.0, 0.0))
     _drive(log, 10.0)
-    assert log.report(None, 1.0)["failure_reason"] == NAVIGATION_FAILED
+    assert (
+        log.report(None, 1.0)["failure_reason"]
+        == f"{NAVIGATION_FAILED}: stopped 10.00 m from the goal (tolerance 0.5 m)"
+    )
     assert log.report(TIMEOUT, 1.0)["failure_reason"] == TIMEOUT
     log.add_contacts([("body", "chassis:rock_7")])
     report = log.report(None, 1.0)

@@ -192,3 +192,15 @@ def test_decisions_are_deterministic():
     b.set_plan(plan)
     for pose in [(2.0, 2.0, 0.5), (3.0, 3.1, 0.7), (5.0, 4.5, 0.6)]:
         assert a.decide(pose, costmap, GEO) == b.decide(pose, costmap, GEO)
+
+
+def test_drives_out_slowly_when_the_map_puts_the_rover_on_an_unsafe_cell():
+    costmap = np.zeros((200, 200), np.int8)
+    costmap[97:103, 97:103] = LETHAL  # a 0.6 m lethal patch under the rover at (10, 10)
+    f = ArcFollower(config())
+    f.set_plan(straight_plan(10, 10, 16, 10))
+    d = f.decide((10.0, 10.0, 0.0), costmap, GEO)
+    assert d.status == "driving" and d.vx == pytest.approx(f.config.min_speed)
+    assert "escaping" in d.reason
+    costmap[90:110, 90:130] = LETHAL  # unsafe ground reaching further than escape_length: stay put
+    assert f.decide((10.0, 10.0, 0.0), costmap, GEO).status == "blocked"

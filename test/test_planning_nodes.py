@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from diagnostic_msgs.msg import DiagnosticArray
 from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.parameter import Parameter
@@ -142,6 +143,13 @@ def test_plans_drives_and_reaches_goal(ros):
     rig.drive_tick(pose=(4.85, 0.0, 0.0))
     assert rig.wait_state("reached")
     assert_stopped(rig)
+    assert ros.spin_until(lambda: len(rig.plans[-1].poses) == 0)  # the finished plan is withdrawn
+    diagnostics = []
+    rig.node.create_subscription(
+        DiagnosticArray, "diagnostics", diagnostics.append, qos.profile("diagnostics")
+    )
+    names = lambda: {s.name for m in diagnostics for s in m.status}  # noqa: E731
+    assert ros.spin_until(lambda: {"path_planner", "path_follower"} <= names(), timeout=3)
 
 
 def test_goal_in_map_frame_is_moved_into_odom(ros):

@@ -172,3 +172,15 @@ def test_lockstep_gate_waits_for_every_topic_or_times_out():
     assert gate.poll(0.2) is None and not gate.holding
     gate.hold(1000, wall_now=1.0)
     assert "cmd_vel" in gate.poll(2.5) and not gate.holding and gate.timeouts == 1
+
+
+def test_contacts_separate_the_body_from_the_wheels():
+    # A boulder under the chassis: the rover is high-centred on it.
+    world = terrain_world(np.zeros((40, 40)), 0.1, rocks=np.array([[0.0, 0.0, 0.25, 0.5]]))
+    sim = RoverSim(world, MODEL)
+    contacts = sim.contacts()
+    body = [c for c in contacts if not c.wheel]
+    assert body and {c.other for c in body} == {"rock_0"}
+    assert {c.part for c in body} <= {"chassis", "mast", "camera_head", *MODEL.suspension_joints}
+    assert all(c.part.startswith("wheel_") for c in contacts if c.wheel)
+    sim.close()

@@ -55,21 +55,14 @@ class Stack:
         odom = self.last("ground_truth/odom")
         return 0.0 if odom is None else stamp_to_ns(odom.header.stamp) * 1e-9
 
-    def joints_at(self, stamp):
-        """The joint_states message nearest to ``stamp`` (within one IMU period)."""
-        target = stamp_to_ns(stamp)
-
-        def find():
-            near = [
-                m
-                for m in self.received["joint_states"]
-                if abs(stamp_to_ns(m.header.stamp) - target) <= 10_000_000
-            ]
-            return near[-1] if near else None
-
-        found = self.ros.spin_until(find, timeout=2, step=0.001)
-        assert found is not None, "no joint_states near the ground truth's stamp"
-        return found
+    def synced(self):
+        """The newest (ground truth, joint_states) pair with the same stamp (both come from one tick)."""
+        joints = {stamp_to_ns(m.header.stamp): m for m in self.received["joint_states"][-200:]}
+        for odom in reversed(self.received["ground_truth/odom"]):
+            match = joints.get(stamp_to_ns(odom.header.stamp))
+            if match is not None:
+                return odom, match
+        raise AssertionError("no joint_states with the stamp of a received ground truth")
 
     def command(self, vx, wz, wait=True):
         """Send the wheel commands of a body twist; wait until the simulator's wheels follow them.
@@ -130,7 +123,7 @@ def simulator():
     processes = []
 
     def launch(ros, topics=(), **params):
-        values = {"world": "flat", "cameras": False, "real_time_factor": 5.0, **params}
+        values = {"world": "flat", "cameras": False, "real_time_factor": 4.0, **params}
         args = [sys.executable, "-m", "rover_autonomy.sim.node", "--ros-args"]
         for key, value in values.items():
             args += ["-p", f"{key}:={_ros_value(value)}"]
@@ -160,18 +153,19 @@ def test_straight_drive_moves_3_m_and_joint_states_follow(ros, simulator):
     stack = simulator(ros, topics=("joint_states", "sim/slip", "sim/contacts"))
     stack.run_until(0.3)
     cmd = stack.command(0.3, 0.0)
-    (x0, y0, _), yaw0 = stack.pose()
-    wheels0 = np.array(stack.joints_at(stack.last("ground_truth/odom").header.stamp).position[:6])
+    odom0, joints0 = stack.synced()
     t0 = stack.sim_time()
     stack.run_until(t0 + 10.0)
-    (x1, y1, _), yaw1 = stack.pose()
-    assert x1 - x0 == pytest.approx(3.0, rel=0.15)
-    assert abs(y1 - y0) < 0.1 and abs(yaw1 - yaw0) < 0.03
-    joints = stack.joints_at(stack.last("ground_truth/odom").header.stamp)
+    odom1, joints = stack.synced()
+    assert stamp_to_ns(odom1.header.stamp) - stamp_to_ns(odom0.header.stamp) > 9.5e9
+    start, end = odom0.pose.pose, odom1.pose.pose
+    moved = np.array([end.position.x - start.position.x, end.position.y - start.position.y])
+    assert moved[0] == pytest.approx(3.0, rel=0.15)
+    assert abs(moved[1]) < 0.1 and abs(end.orientation.z - start.orientation.z) < 0.015
     assert list(joints.name) == MODEL.drive_joints + MODEL.steer_joints + MODEL.suspension_joints
-    turned = np.array(joints.position[:6]) - wheels0
+    turned = np.array(joints.position[:6]) - np.array(joints0.position[:6])
     # Wheel rotation covers the distance plus the slip; rates match the command in steady state.
-    assert turned * MODEL.wheel_radius == pytest.approx(np.full(6, x1 - x0), rel=0.1)
+    assert turned * MODEL.wheel_radius == pytest.approx(np.full(6, moved[0]), rel=0.1)
     assert np.array(joints.velocity[:6]) == pytest.approx(cmd.drive, rel=0.05)
     assert np.abs(joints.position[6:]).max() < 0.02  # steering straight, suspension level
     slip = np.array(stack.last("sim/slip").data)

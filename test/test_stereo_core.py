@@ -250,3 +250,10 @@ def test_output_is_identical_whatever_the_thread_count(motorcycle):
     for other in results[1:]:
         assert np.array_equal(results[0].disparity, other.disparity, equal_nan=True)
         assert np.array_equal(results[0].points, other.points)
+
+
+@pytest.mark.parametrize(("shape", "algorithm"), [((3, 3), 1), ((8, 8), 0), ((1, 1), 1)])
+def test_images_smaller_than_the_window_are_refused_not_crashed_on(shape, algorithm):
+    matcher = DisparityMatcher(MatcherParams(stereo_algorithm=algorithm, correlation_window_size=9))
+    with pytest.raises(StereoInputError, match="smaller than the correlation window"):
+        matcher.compute(np.zeros(shape, np.uint8), np.zeros(shape, np.uint8))

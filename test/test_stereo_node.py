@@ -250,11 +250,13 @@ def test_bad_input_is_dropped_named_and_recovered_from(ros, bad):
     _good_then(rig, bad)
 
 
-def test_missing_camera_info_is_named_and_recovered_from(ros):
+def test_pair_waits_for_missing_camera_info(ros):
     rig = StereoRig(ros)
     rig.send_pair(10**9)
+    rig.send_pair(2 * 10**9)  # supersedes the first while both wait
     assert rig.wait_status(DiagnosticStatus.WARN, "no message received yet on stereo/left/camera_info")
-    assert not rig.disparities
-    rig.send_infos()
-    rig.send_pair(2 * 10**9)
+    assert not rig.disparities and rig.node.pairs_dropped == 1
+    rig.send_infos()  # the newest waiting pair is processed as soon as both are in
     assert rig.wait_outputs(1)
+    assert rig.disparities[0].header.stamp.sec == 2
+    assert rig.wait_status(DiagnosticStatus.OK, "processing stereo pairs")

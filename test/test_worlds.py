@@ -304,10 +304,18 @@ def test_cli_writes_a_world_and_answers_bad_input_with_one_line(tmp_path, capsys
         ["--planet", "mars", "--size", "3", "--out", str(tmp_path / "x")],
         ["--planet", "mars", "--size", "12", "--resolution", "0.1", "--out", str(blocker / "x")],
         ["--planet", "mars", "--size", "12", "--resolution", "0.1", "--out", str(blocker)],
+        ["--planet", "mars", "--seed", "-1", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--size", "nan", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--polar", "--out", str(tmp_path / "x")],
+        ["--planet", "mars", "--seed", "abc", "--out", str(tmp_path / "x")],
     ]
     capsys.readouterr()
     for argv in bad:
-        assert cli_main(argv) == 2, argv
+        try:
+            code = cli_main(argv)
+        except SystemExit as exit_:  # argparse's own type errors
+            code = exit_.code
+        assert code == 2, argv
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and err.startswith("rover-autonomy world: error:"), err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a_file", "easy"]  # nothing half-written
@@ -374,3 +382,38 @@ def test_easy_world_has_a_hazard_free_15_m_corridor(model):
         cols = (world.grid.xs >= x0) & (world.grid.xs <= x0 + 17.0)
         assert not np.any(world.hazard[np.ix_(rows, cols)]), planet
         assert np.all(world.rocks["height"] < model.limits.max_step)
+
+
+def test_cli_registers_as_a_subcommand_and_polar_sets_a_low_sun(tmp_path):
+    from rover_autonomy.bringup.cli import build_parser
+
+    args = build_parser().parse_args(
+        [
+            "world",
+            "--planet",
+            "moon",
+            "--polar",
+            "--size",
+            "12",
+            "--resolution",
+            "0.1",
+            "--out",
+            str(tmp_path / "p"),
+        ]
+    )
+    assert args.handler(args) == 0
+    world = load_world(tmp_path / "p")
+    assert world.sun.elevation == pytest.approx(4.0) and world.gravity == pytest.approx(1.62)
+
+
+def test_cli_gazebo_flag_exports_a_sound_sdf(tmp_path):
+    from rover_autonomy.bringup.cli import main
+    from rover_autonomy.description.sdf_check import check_world_sdf
+
+    out = tmp_path / "gz"
+    argv = ["world", "--planet", "mars", "--easy", "--size", "12", "--resolution", "0.1", "--out", str(out)]
+    assert main([*argv, "--gazebo"]) == 0
+    sdf = out / "gazebo" / "world.sdf"
+    assert sdf.is_file() and (out / "gazebo" / "terrain.png").is_file()
+    assert check_world_sdf(sdf) == []
+    assert load_world(out).planet == "mars"

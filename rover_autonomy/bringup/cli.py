@@ -17,7 +17,9 @@ from rover_autonomy.bringup import graph
 # subcommand -> module providing add_arguments(parser), run(args) and HELP (else its docstring's first line).
 CAPABILITY_COMMANDS: dict[str, str] = {
     "world": "rover_autonomy.worlds.cli",
+    "plan": "rover_autonomy.planning.cli",
     "mission": "rover_autonomy.missions.cli",
+    "urdf": "rover_autonomy.description.cli",
     "record": "rover_autonomy.replay.record_cli",
     "replay": "rover_autonomy.replay.replay_cli",
 }
@@ -69,7 +71,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
             else:
                 print(
                     f"ros2 run {step['package']} {step['executable']} "
-                    + " ".join(launcher.ros_arguments(step))
+                    + " ".join(launcher.foreign_arguments(step))
                 )
         return 0
     return launcher.run(plan)
@@ -102,13 +104,17 @@ def cmd_params(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from rover_autonomy.rover_model import load_rover_model
+    """A mission on the shipped Mars world: 26 m east of the start, through the rock field."""
+    from rover_autonomy.missions import cli as mission_cli
 
-    model = load_rover_model()
-    print(f"rover model {model.name}: {len(model.wheels)} wheels, {model.total_mass:.0f} kg")
-    print(f"sim profile nodes: {', '.join(n.name for n in graph.nodes_for('sim')) or 'none yet'}")
-    print("demo: the simulator and the navigation stack have not landed yet; nothing to drive.")
-    return 0
+    world = mission_cli.resolve_world("mars")
+    goal = (world.start.x + 26.0, world.start.y)
+    argv = ["--world", "mars", "--goal", f"{goal[0]:g}", f"{goal[1]:g}", "--timeout", "300"]
+    if args.report:
+        argv += ["--report", args.report]
+    parser = OneLineParser(prog="rover-autonomy demo")
+    mission_cli.add_arguments(parser)
+    return mission_cli.run(parser.parse_args(argv))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -133,7 +139,10 @@ def build_parser() -> argparse.ArgumentParser:
     params.add_argument("--write", action="store_true")
     params.set_defaults(handler=cmd_params)
 
-    demo = sub.add_parser("demo", help="the main job on the embedded default (what `make demo` runs)")
+    demo = sub.add_parser(
+        "demo", help="a 26 m mission on the Mars world in the simulator (what `make demo` runs)"
+    )
+    demo.add_argument("--report", default=None, help="report directory (default: reports/mission-<time>)")
     demo.set_defaults(handler=cmd_demo)
 
     for name, module_name in CAPABILITY_COMMANDS.items():

@@ -13,7 +13,7 @@ Profiles:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 PACKAGE = "rover_autonomy"
 PROFILES = ("sim", "gazebo", "hardware", "replay")
@@ -21,7 +21,10 @@ SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
 # Our executables: name -> "module:function". Each capability adds its node here.
 EXECUTABLES: dict[str, str] = {
+    "base_controller": "rover_autonomy.control.node:main",
+    "wheel_odometry": "rover_autonomy.odometry.node:main",
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
+    "terrain_mapper": "rover_autonomy.mapping.node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
     "path_follower": "rover_autonomy.planning.follower_node:main",
     "rover_sim": "rover_autonomy.sim.node:main",
@@ -42,6 +45,10 @@ class NodeEntry:
     remappings: tuple[tuple[str, str], ...] = ()
     # What to install when this node's package is missing (nodes of other packages only).
     install_hint: str = ""
+    # Command-line arguments before --ros-args (nodes of other packages that take them).
+    arguments: tuple[str, ...] = ()
+    # Parameters whose value is a file under the package's config/, passed as its absolute path.
+    config_parameters: dict[str, str] = field(default_factory=dict)
 
     @property
     def ours(self) -> bool:
@@ -68,6 +75,17 @@ NODES: tuple[NodeEntry, ...] = (
         install_hint="apt install ros-$ROS_DISTRO-robot-state-publisher",
     ),
     NodeEntry(
+        name="base_controller",
+        executable="base_controller",
+        profiles=frozenset({"sim", "gazebo", "hardware"}),
+        parameter_files=("base_controller.yaml",),
+    ),
+    NodeEntry(
+        name="wheel_odometry",
+        executable="wheel_odometry",
+        parameter_files=("wheel_odometry.yaml",),
+    ),
+    NodeEntry(
         name="stereo_processor",
         executable="stereo_processor",
         parameter_files=("stereo_processor.yaml",),
@@ -75,12 +93,73 @@ NODES: tuple[NodeEntry, ...] = (
         # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
         parameters={"disparity_range": 128},
     ),
+    NodeEntry(name="terrain_mapper", executable="terrain_mapper", parameter_files=("terrain_mapper.yaml",)),
     NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),
     NodeEntry(
         name="path_follower",
         executable="path_follower",
         profiles=frozenset({"sim", "gazebo", "hardware"}),  # a replay never drives
         parameter_files=("path_follower.yaml",),
+    ),
+    # -- real-ROS profiles: nodes of other packages (docs/gazebo.md, docs/hardware.md) ----------------
+    NodeEntry(
+        name="map_to_odom",
+        executable="static_transform_publisher",
+        package="tf2_ros",
+        profiles=frozenset({"gazebo", "hardware"}),
+        # The launch file appends the start pose: --x X --y Y --yaw YAW (map -> odom is static).
+        arguments=("--frame-id", "map", "--child-frame-id", "odom"),
+        install_hint="apt install ros-$ROS_DISTRO-tf2-ros",
+    ),
+    NodeEntry(
+        name="gz_bridge",
+        executable="parameter_bridge",
+        package="ros_gz_bridge",
+        profiles=frozenset({"gazebo"}),
+        config_parameters={"config_file": "gz_bridge.yaml"},
+        install_hint="apt install ros-$ROS_DISTRO-ros-gz",
+    ),
+    NodeEntry(
+        name="spawn_rover",
+        executable="create",
+        package="ros_gz_sim",
+        profiles=frozenset({"gazebo"}),
+        # The launch file appends the spawn pose: -x X -y Y -z Z -Y YAW.
+        arguments=("-topic", "robot_description", "-name", "rover"),
+        install_hint="apt install ros-$ROS_DISTRO-ros-gz",
+    ),
+    NodeEntry(
+        name="controller_spawner",
+        executable="spawner",
+        package="controller_manager",
+        profiles=frozenset({"gazebo"}),
+        # The controller manager runs inside Gazebo (gz_ros2_control) once the rover is spawned.
+        arguments=(
+            "drive_controller",
+            "steer_controller",
+            "--controller-manager",
+            "/controller_manager",
+            "--controller-manager-timeout",
+            "120",
+        ),
+        install_hint="apt install ros-$ROS_DISTRO-gz-ros2-control ros-$ROS_DISTRO-ros2-controllers",
+    ),
+    NodeEntry(
+        name="rectify_left",
+        executable="rectify_node",
+        package="image_proc",
+        profiles=frozenset({"hardware"}),
+        # Runs only with rectify:=image_proc (launch/hardware.launch.py); remapped onto the drivers' topics.
+        remappings=(("image_rect", "stereo/left/image_rect"),),
+        install_hint="apt install ros-$ROS_DISTRO-image-proc",
+    ),
+    NodeEntry(
+        name="rectify_right",
+        executable="rectify_node",
+        package="image_proc",
+        profiles=frozenset({"hardware"}),
+        remappings=(("image_rect", "stereo/right/image_rect"),),
+        install_hint="apt install ros-$ROS_DISTRO-image-proc",
     ),
 )
 
@@ -91,20 +170,26 @@ def console_scripts() -> list[str]:
     return [*scripts, f"{CLI[0]} = {CLI[1]}"]
 
 
-def nodes_for(profile: str, overrides: dict[str, dict[str, object]] | None = None) -> list[NodeEntry]:
+def nodes_for(
+    profile: str,
+    overrides: dict[str, dict[str, object]] | None = None,
+    arguments: dict[str, list[str]] | None = None,
+) -> list[NodeEntry]:
     """The nodes of ``profile``, with ``use_sim_time`` set and per-node parameter overrides applied.
 
     ``overrides`` maps a node name to extra parameters (e.g. the world for ``rover_sim``); they win
-    over the parameter files, as later ``--ros-args -p`` values do.
+    over the parameter files, as later ``--ros-args -p`` values do. ``arguments`` maps a node name to
+    command-line arguments appended to its own (e.g. the start pose of ``map_to_odom``).
     """
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of: {', '.join(PROFILES)}")
     overrides = overrides or {}
-    unknown = set(overrides) - {n.name for n in NODES if profile in n.profiles}
-    if unknown:
-        raise ValueError(
-            f"parameter overrides for nodes not in profile {profile!r}: {', '.join(sorted(unknown))}"
-        )
+    arguments = arguments or {}
+    in_profile = {n.name for n in NODES if profile in n.profiles}
+    for what, given in (("parameter overrides", overrides), ("arguments", arguments)):
+        unknown = set(given) - in_profile
+        if unknown:
+            raise ValueError(f"{what} for nodes not in profile {profile!r}: {', '.join(sorted(unknown))}")
     result = []
     for node in NODES:
         if profile not in node.profiles:
@@ -114,38 +199,34 @@ def nodes_for(profile: str, overrides: dict[str, dict[str, object]] | None = Non
             **node.parameters,
             **overrides.get(node.name, {}),
         }
-        result.append(
-            NodeEntry(
-                name=node.name,
-                executable=node.executable,
-                package=node.package,
-                profiles=node.profiles,
-                parameter_files=node.parameter_files,
-                parameters=params,
-                remappings=node.remappings,
-                install_hint=node.install_hint,
-            )
-        )
+        extra = tuple(str(a) for a in arguments.get(node.name, ()))
+        result.append(replace(node, parameters=params, arguments=node.arguments + extra))
     return result
 
 
 def launch_plan(
-    profile: str, config_dir: str, overrides: dict[str, dict[str, object]] | None = None
+    profile: str,
+    config_dir: str,
+    overrides: dict[str, dict[str, object]] | None = None,
+    arguments: dict[str, list[str]] | None = None,
 ) -> list[dict]:
     """Per node, the arguments of ``launch_ros.actions.Node``: one plan for launch files and the CLI.
 
-    Parameter files are resolved against ``config_dir``; inline parameters come after them so they win.
+    Parameter files (and config-file parameters) are resolved against ``config_dir``; inline
+    parameters come after the files so they win.
     """
     plan = []
-    for node in nodes_for(profile, overrides):
+    for node in nodes_for(profile, overrides, arguments):
         files = [f"{config_dir}/{name}" for name in node.parameter_files]
+        config = {key: f"{config_dir}/{name}" for key, name in node.config_parameters.items()}
         plan.append(
             {
                 "package": node.package,
                 "executable": node.executable,
                 "name": node.name,
-                "parameters": [*files, dict(node.parameters)],
+                "parameters": [*files, {**config, **node.parameters}],
                 "remappings": list(node.remappings),
+                "arguments": list(node.arguments),
                 "output": "screen",
             }
         )

@@ -55,6 +55,11 @@ def ros_arguments(step: dict) -> list[str]:
     return command
 
 
+def foreign_arguments(step: dict) -> list[str]:
+    """Command-line arguments of a node of another package: its own, then ``--ros-args``."""
+    return [*step.get("arguments", []), *ros_arguments(step)]
+
+
 def node_command(step: dict) -> list[str]:
     """The command line running one of our nodes from its launch-plan entry."""
     module, function = graph.EXECUTABLES[step["executable"]].split(":")
@@ -105,7 +110,7 @@ class Launcher:
         for step in self.plan:
             if step["package"] != graph.PACKAGE:
                 if _foreign_package_available(step["package"]):
-                    command = ["ros2", "run", step["package"], step["executable"], *ros_arguments(step)]
+                    command = ["ros2", "run", step["package"], step["executable"], *foreign_arguments(step)]
                 else:
                     self.skipped.append(step["name"])
                     self.log(

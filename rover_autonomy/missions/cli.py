@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -116,6 +117,8 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from rover_autonomy.missions.supervisor_node import run_mission
 
+    # SIGTERM (a CI timeout, `kill`) ends the mission like Ctrl-C: children stopped, report written.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     start = spec.world.start
     print(
         f"mission on {spec.world!r}: from ({start.x:.1f}, {start.y:.1f}) to ({spec.goal[0]:.1f}, {spec.goal[1]:.1f}),"

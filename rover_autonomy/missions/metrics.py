@@ -92,7 +92,7 @@ class MissionLog:
         if reason is None and self.body_contacts:
             reason = BODY_CONTACT
         if reason is None and self.goal_error() > self.goal_tolerance:
-            reason = NAVIGATION_FAILED
+            reason = f"{NAVIGATION_FAILED}: stopped {self.goal_error():.2f} m from the goal (tolerance {self.goal_tolerance:g} m)"
         distance = self.distance_travelled()
         start = np.array(self.truth[0][1:3]) if self.truth else np.array(self.map_to_odom[:2])
         duration_sim = self.truth[-1][0] - self.truth[0][0] if len(self.truth) > 1 else 0.0

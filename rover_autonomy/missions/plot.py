@@ -29,7 +29,14 @@ def plot_mission(
     grid = world.grid
     step = max(1, math.ceil(grid.shape[0] / max_pixels))
     shade = hillshade(world.surface[::step, ::step], grid.resolution * step, Sun(world.sun.azimuth, 45.0))
-    fig, ax = plt.subplots(figsize=(9, 8.4), dpi=100)
+    everything = [np.array([log.map_to_odom[:2], log.goal])]
+    if log.truth:
+        everything.append(np.array([row[1:3] for row in log.truth]))
+    span = np.concatenate(everything)
+    margin = 6.0
+    lo, hi = span.min(axis=0) - margin, span.max(axis=0) + margin
+    aspect = (hi[1] - lo[1]) / (hi[0] - lo[0])
+    fig, ax = plt.subplots(figsize=(10, min(10, max(4, 8.5 * aspect + 1.5))), dpi=100)
     ax.imshow(shade, origin="lower", extent=grid.extent, cmap="gray", vmin=0, vmax=1)
     if costmap is not None:
         costs, resolution, ox, oy = costmap
@@ -54,13 +61,8 @@ def plot_mission(
     ax.plot(x0, y0, "o", color="tab:green", ms=8, label="start")
     ax.plot(*log.goal, "*", color="tab:red", ms=14, label="goal")
     ax.add_patch(plt.Circle(log.goal, log.goal_tolerance, fill=False, color="tab:red", lw=1))
-    everything = [np.array([[x0, y0], log.goal])]
-    if log.truth:
-        everything.append(np.array([row[1:3] for row in log.truth]))
-    span = np.concatenate(everything)
-    margin = 6.0
-    ax.set_xlim(span[:, 0].min() - margin, span[:, 0].max() + margin)
-    ax.set_ylim(span[:, 1].min() - margin, span[:, 1].max() + margin)
+    ax.set_xlim(lo[0], hi[0])
+    ax.set_ylim(lo[1], hi[1])
     ax.set_aspect("equal")
     ax.set_xlabel("map x [m]")
     ax.set_ylabel("map y [m]")

@@ -163,7 +163,14 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
     start = spec.world.start
     map_to_odom = [start.x, start.y, start.yaw]
     overrides: dict[str, dict[str, object]] = {
-        "rover_sim": {"world": str(spec.world.path), "lockstep": True, "camera_rate": spec.camera_rate},
+        # Lockstep on the costmap: the slowest chain (stereo -> mapping) answers every camera frame; the
+        # follower then decides on odometry with that costmap, whatever the machine load.
+        "rover_sim": {
+            "world": str(spec.world.path),
+            "lockstep": True,
+            "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
+            "camera_rate": spec.camera_rate,
+        },
         "path_planner": {"map_to_odom": map_to_odom},
         "path_follower": {"goal_tolerance": spec.goal_tolerance},
     }

@@ -78,7 +78,8 @@ class StereoGeometry:
 
     def depth(self, disparity):
         """[m] depth along the optical axis for a disparity [px]."""
-        return self.fx * self.baseline / (np.asarray(disparity) - self.disparity_offset)
+        with np.errstate(divide="ignore"):  # zero disparity: infinitely far
+            return self.fx * self.baseline / (np.asarray(disparity) - self.disparity_offset)
 
     @classmethod
     def from_calibrations(

@@ -4,8 +4,9 @@ Thin ROS layer over :mod:`rover_autonomy.perception.stereo`: pairs the two image
 (:mod:`.sync`), takes the newest camera_info of each side, converts messages, and publishes a
 stereo_msgs/DisparityImage (32FC1, disparities adjusted for the principal-point offset as the message
 defines them, invalid pixels set below ``min_disparity``) and an x, y, z, intensity PointCloud2 in the
-left optical frame, both stamped with the left image's stamp. A pair it cannot use is dropped with a
-throttled warning naming the problem and a diagnostics status; the next good pair clears it.
+left optical frame, both stamped with the left image's stamp. A pair that completes before both
+camera_infos have arrived waits for them (the newest such pair only). A pair it cannot use is dropped
+with a throttled warning naming the problem and a diagnostics status; the next good pair clears it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from rover_autonomy.perception.matcher import DISPARITY_SCALE, shifted_disparity
 from rover_autonomy.perception.parameters import PARAMETER_SPECS, check, stereo_params
 from rover_autonomy.perception.points import FIELDS
 from rover_autonomy.perception.stereo import StereoProcessor, StereoResult
-from rover_autonomy.perception.sync import SIDES, PairSynchronizer
+from rover_autonomy.perception.sync import SIDES, Pair, PairSynchronizer
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -60,6 +61,7 @@ class StereoProcessorNode(RoverNode):
         self._processor = StereoProcessor(stereo_params(vars(self.params)))
         self._sync = self._make_synchronizer()
         self._info: dict[str, CameraInfo | None] = dict.fromkeys(SIDES)
+        self._waiting: Pair | None = None  # the newest pair that arrived before both camera_infos
         self.pairs_processed = 0
         self.pairs_dropped = 0
         self._disparity_pub = self.create_publisher(
@@ -78,7 +80,7 @@ class StereoProcessorNode(RoverNode):
             self.create_subscription(
                 CameraInfo,
                 info_topic,
-                lambda msg, side=side: self._info.__setitem__(side, msg),
+                lambda msg, side=side: self._on_camera_info(side, msg),
                 qos.for_topic(info_topic),
                 qos_overriding_options=qos.overridable(),
             )
@@ -109,9 +111,28 @@ class StereoProcessorNode(RoverNode):
             return
         missing = [f"stereo/{s}/camera_info" for s in SIDES if self._info[s] is None]
         if missing:
-            self.pairs_dropped += 1
-            self.warn_throttled("input", f"pair dropped: no message received yet on {', '.join(missing)}")
+            # Kept until the camera_infos arrive: at start-up, or when the executor takes an image
+            # before the camera_info published with it. Only the newest pair waits.
+            superseded = ""
+            if self._waiting is not None:
+                self.pairs_dropped += 1
+                superseded = (
+                    f" (dropped the older waiting pair stamped {self._waiting.left_stamp / 1e9:.6f} s)"
+                )
+            self._waiting = pair
+            self.warn_throttled(
+                "input", f"pair waiting: no message received yet on {', '.join(missing)}{superseded}"
+            )
             return
+        self._process(pair)
+
+    def _on_camera_info(self, side: str, msg: CameraInfo) -> None:
+        self._info[side] = msg
+        if self._waiting is not None and all(self._info[s] is not None for s in SIDES):
+            pair, self._waiting = self._waiting, None
+            self._process(pair)
+
+    def _process(self, pair: Pair) -> None:
         try:
             disparity, points = self.process_pair(
                 pair.left, pair.right, self._info["left"], self._info["right"]

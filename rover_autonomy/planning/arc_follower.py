@@ -15,8 +15,9 @@ least ``min_safe_length``, and when some arcs are safe over the whole horizon on
 and the best one is driven. Speed drops on rough terrain (the highest cost within ``slowdown_length``)
 and on tight arcs, is capped by the yaw-rate limit and tapers near the goal. When the carrot lies far
 off the heading the rover turns in place (the rocker-bogie steers its corner wheels for a point turn).
-When no arc is safe the rover stops and asks for a replan. The goal is reached within
-``goal_tolerance`` of the plan's last point.
+When no arc is safe the rover stops and asks for a replan. When the map puts the rover's own centre on
+an unsafe cell, arcs that leave unsafe ground within ``escape_length`` may be driven, at ``min_speed``.
+The goal is reached within ``goal_tolerance`` of the plan's last point.
 
 Biesiadecki, Leger, Maimone, "Tradeoffs Between Directed and Autonomous Driving on the Mars
 Exploration Rovers" (IJRR 2007); Toupet et al., "Traverse the Terrain: ENav" (IEEE Aerospace 2020).
@@ -57,6 +58,7 @@ class FollowerConfig:
     cost_slowdown: float = 0.7  # speed × (1 − cost_slowdown · cost / 100)
     turn_slowdown: float = 0.5  # speed × (1 − turn_slowdown · |curvature| / max curvature)
     min_speed: float = 0.05  # [m/s] slowest forward speed while driving
+    escape_length: float = 0.5  # [m] on a cell at or above max_cost, arcs may cross such cells this far
     goal_tolerance: float = 0.3  # [m]
     goal_slowdown_distance: float = 1.0  # [m] speed tapers linearly inside this distance
     progress_window: float = 4.0  # [m] of plan searched ahead of the last progress point
@@ -180,6 +182,14 @@ class ArcFollower:
         if c.unknown_cost is None:
             blocked |= unknown
         cost[unknown] = c.unknown_cost if c.unknown_cost is not None else LETHAL
+        escaping = _lookup(costmap, geometry, np.array([x]), np.array([y]))[0] >= c.max_cost
+        if escaping:
+            # The map puts the rover's centre on an unsafe cell (map noise, or the map changed under
+            # it): let arcs that leave unsafe ground within escape_length drive out, slowly.
+            leave = np.where((~blocked).any(axis=1), (~blocked).argmax(axis=1), len(self.arc_lengths))
+            exits = self.arc_lengths[np.minimum(leave, len(self.arc_lengths) - 1)] <= c.escape_length
+            before_exit = (np.arange(blocked.shape[1])[None, :] < leave[:, None]) & exits[:, None]
+            blocked &= ~before_exit
         first_blocked = np.where(blocked.any(axis=1), blocked.argmax(axis=1), len(self.arc_lengths))
         safe_length = np.where(first_blocked > 0, self.arc_lengths[np.maximum(first_blocked - 1, 0)], 0.0)
         safe_length[first_blocked == len(self.arc_lengths)] = self.arc_lengths[-1]
@@ -228,13 +238,14 @@ class ArcFollower:
         speed = c.max_speed * (1.0 - c.cost_slowdown * worst_near / 100.0)
         speed *= 1.0 - c.turn_slowdown * abs(curvature) * c.min_turn_radius
         speed = min(speed, c.max_speed * to_goal / c.goal_slowdown_distance)
-        speed = max(speed, c.min_speed)
+        speed = c.min_speed if escaping else max(speed, c.min_speed)
         if abs(curvature) * speed > c.max_yaw_rate:
             speed = c.max_yaw_rate / abs(curvature)
         return Decision(
             speed,
             curvature * speed,
             "driving",
+            "escaping unsafe ground" if escaping else "",
             curvature=curvature,
             safe_arcs=int(safe.sum()),
             distance_to_goal=to_goal,

@@ -111,6 +111,13 @@ PARAMETERS = (
     ),
     ParamSpec("min_speed", 0.05, "Slowest forward speed while driving", range=(0.0, 5.0), unit="m/s"),
     ParamSpec(
+        "escape_length",
+        0.5,
+        "When the map puts the rover on a cell at or above max_cost, arcs may cross such cells this far to leave",
+        range=(0.0, 3.0),
+        unit="m",
+    ),
+    ParamSpec(
         "point_turn_angle",
         1.0,
         "Turn in place when the carrot is further off the heading than this",
@@ -186,6 +193,7 @@ class PathFollowerNode(RoverNode):
             cost_slowdown=values["cost_slowdown"],
             turn_slowdown=values["turn_slowdown"],
             min_speed=min(values["min_speed"], max_speed),
+            escape_length=values["escape_length"],
             goal_tolerance=values["goal_tolerance"],
         )
 

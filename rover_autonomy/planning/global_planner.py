@@ -30,6 +30,7 @@ from scipy import ndimage
 
 from rover_autonomy.planning.costs import CostModel, path_cost
 from rover_autonomy.planning.grid_search import (
+    NO_POTENTIALS,
     _heuristic_grid,
     astar,
     block_minima,
@@ -236,7 +237,7 @@ class GlobalPlanner:
             if self.block > 0:
                 self._potentials = block_potentials(self._block_min, self.block, *goal)
             else:
-                self._potentials = np.zeros((2, 1, 1))
+                self._potentials = NO_POTENTIALS
 
     def _accept(self, cells: np.ndarray, expanded: int, method: str) -> PlanResult:
         self._path = cells
@@ -292,7 +293,7 @@ class GlobalPlanner:
         r1 = min(int(stretch[:, 0].max()) + margin + 1, self.geometry.height)
         c0 = max(int(stretch[:, 1].min()) - margin, 0)
         c1 = min(int(stretch[:, 1].max()) + margin + 1, self.geometry.width)
-        section, _, expanded = astar(self.factors, *a, *b, r0, r1, c0, c1, np.zeros((2, 1, 1)), 0)
+        section, _, expanded = astar(self.factors, *a, *b, r0, r1, c0, c1, NO_POTENTIALS, 0)
         if section.shape[0] == 0:
             return None
         cells = np.vstack([path[:first], section, path[last + 1 :]])

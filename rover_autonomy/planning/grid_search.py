@@ -16,7 +16,7 @@ interpolants are therefore consistent, as is their maximum with the octile bound
 exactly the octile distance × ``m`` where the factors are uniform — while it also sees detours around
 blocks that are entirely forbidden or expensive. With a consistent heuristic the first time the goal is
 popped its cost is optimal. Ties in f are broken towards the smaller heuristic (deeper nodes), which keeps
-the open list short on open ground. The open list is a binary heap over flat arrays with lazy deletion.
+the open list short on open ground. The open list is a 4-ary heap over flat arrays with lazy deletion.
 
 The search can be confined to a rectangular window of the grid (for local repairs); the arrays it
 allocates are the window's size.
@@ -188,7 +188,7 @@ def block_potentials(block_min: np.ndarray, block: int, goal_r: int, goal_c: int
     )
 
 
-NO_POTENTIALS = np.zeros((2, 1, 1))
+NO_POTENTIALS = np.zeros((2, 1, 1))  # pass with block = 0: the octile bound alone
 
 
 @numba.njit(cache=True, inline="always")

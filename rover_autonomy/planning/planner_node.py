@@ -211,7 +211,7 @@ class PathPlannerNode(RoverNode):
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
-            self._replan("costmap update")
+            self._replan()
 
     def _on_odom(self, msg: Odometry) -> None:
         try:
@@ -246,6 +246,7 @@ class PathPlannerNode(RoverNode):
         if state == "reached":
             self._goal = None
             self._plan_points = None
+            self._publish_plan(None)  # a follower (re)starting later must not pick the old plan up
             self._publish_status("idle: goal reached")
         elif state == "blocked" and reason.strip().startswith(HAZARD) and self._plan_points is not None:
             self.get_logger().info(f"follower {msg.data!r}: replanning")
@@ -293,7 +294,7 @@ class PathPlannerNode(RoverNode):
             return
         self._take(result)
 
-    def _replan(self, why: str) -> None:
+    def _replan(self) -> None:
         if self._plan_points is None:  # no current plan: nothing to reuse
             self._plan_full()
             return

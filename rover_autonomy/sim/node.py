@@ -152,8 +152,27 @@ class RoverSimNode(RoverNode):
             SimConfig(timestep=p.timestep, seed=p.seed, cameras=p.cameras, shadows=p.shadows),
         )
         self.world = world
+        imu = self.rover.imu
+        # Per-sample variance: white noise over the sample period plus the unknown turn-on bias.
+        gyro_var = imu.gyro_noise_density**2 * imu.rate + imu.gyro_bias_sigma**2
+        accel_var = imu.accel_noise_density**2 * imu.rate + imu.accel_bias_sigma**2
+        self._gyro_covariance = np.diag([gyro_var] * 3).reshape(9)
+        self._accel_covariance = np.diag([accel_var] * 3).reshape(9)
         self.ticks = 0
         self.rejected = 0
+        self._markers: list[Marker] = []
+        lifetime_ns = round(1.5e9 / p.contacts_rate)  # a marker outlives its period by half
+        self._marker_lifetime = Duration(
+            sec=lifetime_ns // 1_000_000_000, nanosec=lifetime_ns % 1_000_000_000
+        )
+        self._imu_msg = Imu()
+        self._imu_msg.header.frame_id = self.rover.imu.frame
+        self._imu_msg.orientation_covariance[0] = -1.0
+        self._joints_msg = JointState(name=self.sim.joint_state()[0])
+        self._slip_msg = Float64MultiArray()
+        n = len(self.rover.wheels)
+        self._slip_msg.layout.dim = [MultiArrayDimension(label="wheel", size=n, stride=n)]
+        self._zero_covariance = np.zeros((6, 6))
 
         def pub(msg_type, topic):
             return self.create_publisher(msg_type, topic, qos.for_topic(topic))
@@ -284,42 +303,28 @@ class RoverSimNode(RoverNode):
 
     def _publish_imu(self, stamp) -> None:
         sample = self.sim.imu_sample()
-        msg = Imu()
+        msg = self._imu_msg
         msg.header.stamp = stamp
-        msg.header.frame_id = self.rover.imu.frame
-        msg.orientation_covariance[0] = -1.0
-        w, a = sample.angular_velocity, sample.linear_acceleration
-        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = (
-            float(w[0]),
-            float(w[1]),
-            float(w[2]),
-        )
-        msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z = (
-            float(a[0]),
-            float(a[1]),
-            float(a[2]),
-        )
-        imu = self.rover.imu
-        gyro_var = (imu.gyro_noise_density**2) * imu.rate + imu.gyro_bias_sigma**2
-        accel_var = (imu.accel_noise_density**2) * imu.rate + imu.accel_bias_sigma**2
-        msg.angular_velocity_covariance = np.diag([gyro_var] * 3).reshape(9)
-        msg.linear_acceleration_covariance = np.diag([accel_var] * 3).reshape(9)
+        w, a = sample.angular_velocity.tolist(), sample.linear_acceleration.tolist()
+        msg.angular_velocity.x, msg.angular_velocity.y, msg.angular_velocity.z = w
+        msg.linear_acceleration.x, msg.linear_acceleration.y, msg.linear_acceleration.z = a
+        msg.angular_velocity_covariance = self._gyro_covariance
+        msg.linear_acceleration_covariance = self._accel_covariance
         self.pub_imu.publish(msg)
 
     def _publish_joints(self, stamp) -> None:
-        names, positions, rates = self.sim.joint_state()
-        msg = JointState(name=names, position=positions.tolist(), velocity=rates.tolist())
+        _, positions, rates = self.sim.joint_state()
+        msg = self._joints_msg
         msg.header.stamp = stamp
+        msg.position = positions.tolist()
+        msg.velocity = rates.tolist()
         self.pub_joints.publish(msg)
-        slip = Float64MultiArray(data=self.sim.wheel_slip.tolist())
-        slip.layout.dim = [
-            MultiArrayDimension(label="wheel", size=len(self.rover.wheels), stride=len(self.rover.wheels))
-        ]
-        self.pub_slip.publish(slip)
+        self._slip_msg.data = self.sim.wheel_slip.tolist()
+        self.pub_slip.publish(self._slip_msg)
 
     def _publish_truth(self, stamp_ns: int) -> None:
         truth = self.sim.ground_truth()
-        zeros = np.zeros((6, 6))
+        zeros = self._zero_covariance
         data = OdometryData(
             stamp_ns,
             "map",
@@ -333,26 +338,31 @@ class RoverSimNode(RoverNode):
         )
         self.pub_truth.publish(data_to_odometry(data))
 
-    def _publish_contacts(self, stamp) -> None:
-        markers = MarkerArray()
-        lifetime_ns = round(1e9 * self.contact_ticks / self.rover.imu.rate * 1.5)
-        for i, contact in enumerate(self.sim.contacts()):
+    def _marker(self, index: int) -> Marker:
+        """Marker objects are pooled: building one costs more than publishing it."""
+        while len(self._markers) <= index:
             marker = Marker()
-            marker.header.stamp = stamp
             marker.header.frame_id = "map"
-            marker.ns = "wheel" if contact.wheel else "body"
-            marker.id = i
+            marker.id = len(self._markers)
             marker.type = Marker.SPHERE
             marker.action = Marker.ADD
-            marker.pose.position.x, marker.pose.position.y, marker.pose.position.z = (
-                float(v) for v in contact.position
-            )
             marker.pose.orientation.w = 1.0
             marker.scale.x = marker.scale.y = marker.scale.z = 0.06
             marker.color.a = 1.0
+            marker.lifetime = self._marker_lifetime
+            self._markers.append(marker)
+        return self._markers[index]
+
+    def _publish_contacts(self, stamp) -> None:
+        markers = MarkerArray()
+        for i, contact in enumerate(self.sim.contacts()):
+            marker = self._marker(i)
+            marker.header.stamp = stamp
+            marker.ns = "wheel" if contact.wheel else "body"
+            position = marker.pose.position
+            position.x, position.y, position.z = (float(v) for v in contact.position)
             marker.color.r, marker.color.g = (0.2, 0.9) if contact.wheel else (1.0, 0.1)
             marker.text = f"{contact.part}:{contact.other}"
-            marker.lifetime = Duration(sec=lifetime_ns // 1_000_000_000, nanosec=lifetime_ns % 1_000_000_000)
             markers.markers.append(marker)
         self.pub_contacts.publish(markers)
 

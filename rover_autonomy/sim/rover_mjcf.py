@@ -120,6 +120,7 @@ def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) ->
     base = spec.worldbody.add_body()
     base.name = "base_link"
     base.add_freejoint().name = "root"
+    base.sleep = mujoco.mjtSleepPolicy.mjSLEEP_NEVER  # a parked rover is still a sensor platform
     body = model.body
     box_centre = (body.centre_x, 0.0, body.bottom_z + body.height / 2)
     box_size = (body.length, body.width, body.height)

@@ -14,6 +14,7 @@ saturation at the model's range. All random numbers come from one seeded generat
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass
 
@@ -86,16 +87,26 @@ class ImuModel:
 class StereoRenderer:
     """Renders the left/right (and optionally depth) images of the rover's stereo cameras."""
 
-    def __init__(self, model, stereo: StereoMount, cameras: tuple[str, str], shadows: bool = False):
+    CULLED_GROUP = 5  # geom group hidden from the cameras: static geoms behind or beyond the view
+
+    def __init__(
+        self, model, stereo: StereoMount, cameras: tuple[str, str], shadows: bool = False, static_geoms=None
+    ):
         import mujoco
 
+        self.model = model
         self.stereo = stereo
         self.cameras = cameras
+        self._camera_ids = [mujoco.mj_name2id(model, mujoco.mjtObj.mjOBJ_CAMERA, c) for c in cameras]
+        # Static geoms (rocks) are culled per frame: software GL pays for every mesh it is given.
+        self._static = np.asarray(static_geoms if static_geoms is not None else [], dtype=int)
+        self._groups = model.geom_group[self._static].copy()
         try:
             self._renderer = mujoco.Renderer(model, height=stereo.height, width=stereo.width)
         except Exception as err:  # GL errors come as several types depending on the backend
             raise RenderError(gl_hint()) from err
         self._options = mujoco.MjvOption()
+        self._options.geomgroup[self.CULLED_GROUP] = 0
         self._shadows = shadows
         self._depth = False
 
@@ -108,8 +119,27 @@ class StereoRenderer:
         self._renderer.scene.flags[mujoco.mjtRndFlag.mjRND_SKYBOX] = False
         return self._renderer.render()
 
+    def _cull(self, data) -> None:
+        """Hide static geoms wholly outside both cameras' view frustum (sides, behind, beyond the far plane)."""
+        if self._static.size == 0:
+            return
+        left, right = self._camera_ids
+        centre = (data.cam_xpos[left] + data.cam_xpos[right]) / 2
+        axes = data.cam_xmat[left].reshape(3, 3)  # columns: right, up, backwards (MuJoCo cameras)
+        offset = data.geom_xpos[self._static] - centre
+        radius = self.model.geom_rbound[self._static] + self.stereo.baseline / 2
+        ahead = -(offset @ axes[:, 2])
+        half_w, half_h = math.tan(self.stereo.hfov / 2), math.tan(self.stereo.vfov / 2)
+        # A sphere is outside a frustum side plane when its centre lies beyond it by more than radius.
+        beside = np.abs(offset @ axes[:, 0]) - ahead * half_w > radius * math.hypot(1.0, half_w)
+        above = np.abs(offset @ axes[:, 1]) - ahead * half_h > radius * math.hypot(1.0, half_h)
+        far = ahead > self.model.vis.map.zfar * self.model.stat.extent + radius  # GL clips depth, not range
+        hidden = (ahead < -radius) | beside | above | far
+        self.model.geom_group[self._static] = np.where(hidden, self.CULLED_GROUP, self._groups)
+
     def render_pair(self, data) -> tuple[np.ndarray, np.ndarray]:
         """(H, W, 3) uint8 RGB images of the left and right camera."""
+        self._cull(data)
         if self._depth:
             self._renderer.disable_depth_rendering()
             self._depth = False
@@ -117,6 +147,7 @@ class StereoRenderer:
 
     def render_depth(self, data, side: str = "left") -> np.ndarray:
         """(H, W) float32 depth along the optical axis [m] of one camera."""
+        self._cull(data)
         if not self._depth:
             self._renderer.enable_depth_rendering()
             self._depth = True

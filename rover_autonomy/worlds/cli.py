@@ -10,12 +10,14 @@ import argparse
 import shlex
 import sys
 import time
+from pathlib import Path
 
 from rover_autonomy.rover_model import RoverModelError
 from rover_autonomy.worlds.generator import MAX_K, WorldSpec, WorldSpecError, generate
 from rover_autonomy.worlds.planets import PLANETS
 from rover_autonomy.worlds.rocks import DEFAULT_FOLD_DIAMETER
 from rover_autonomy.worlds.world import WorldError
+from rover_autonomy.worlds.writer import write_world
 
 HELP = "generate a Moon/Mars world: terrain, rocks, craters, ground truth and a MuJoCo scene"
 
@@ -40,6 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--out", required=True, metavar="DIR", help="output world directory (replaced atomically)"
     )
     parser.add_argument("--preview", action="store_true", help="also write preview.png")
+    parser.add_argument(
+        "--gazebo",
+        action="store_true",
+        help="also export the world to Gazebo SDF in DIR/gazebo (docs/gazebo.md)",
+    )
     parser.add_argument(
         "--easy",
         action="store_true",
@@ -73,14 +80,26 @@ def run(args: argparse.Namespace) -> int:
         fold_diameter=args.fold_diameter,
     )
     try:
-        from rover_autonomy.worlds.writer import write_world
-
         start = time.perf_counter()
         world = generate(spec)
         path = write_world(world, args.out, preview=args.preview, command=command_line(world.spec, args.out))
     except (WorldSpecError, WorldError, RoverModelError) as err:
         print(f"rover-autonomy world: error: {err}", file=sys.stderr)
         return 2
+    if args.gazebo:
+        from rover_autonomy.description.sdf_check import check_world_sdf
+        from rover_autonomy.description.sdf_world import export_sdf
+
+        try:
+            sdf = export_sdf(path, Path(path) / "gazebo")
+        except ValueError as err:
+            print(f"rover-autonomy world: error: Gazebo export failed: {err}", file=sys.stderr)
+            return 2
+        problems = check_world_sdf(sdf)
+        if problems:
+            print(f"rover-autonomy world: error: Gazebo export: {problems[0]}", file=sys.stderr)
+            return 2
+        print(f"Gazebo SDF: {sdf}")
     print(
         f"{path}: {world.spec.planet} seed {world.spec.seed}, k={world.spec.rock_density:g}, "
         f"{world.spec.size:g} m at {world.spec.resolution:g} m: {len(world.rocks)} rocks "
@@ -116,8 +135,16 @@ def command_line(spec: WorldSpec, out: str) -> str:
     return " ".join(shlex.quote(w) for w in words)
 
 
+class _OneLineParser(argparse.ArgumentParser):
+    """argparse that reports bad arguments in one line (no usage block) with exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message}", file=sys.stderr)
+        raise SystemExit(2)
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rover-autonomy world", description=HELP)
+    parser = _OneLineParser(prog="rover-autonomy world", description=HELP)
     add_arguments(parser)
     return run(parser.parse_args(argv))
 

@@ -239,8 +239,9 @@ def rasterise_rocks(rocks: np.ndarray, grid: Grid, terrain: np.ndarray) -> np.nd
     for size in sizes:
         members = np.nonzero((half <= size) & (half > lo))[0]
         lo = size
-        for start in range(0, members.size, max(1, 200_000 // (2 * size + 1) ** 2)):
-            batch = rocks[members[start : start + max(1, 200_000 // (2 * size + 1) ** 2)]]
+        chunk = max(1, 200_000 // (2 * size + 1) ** 2)  # nodes per batch: bounded memory
+        for first in range(0, members.size, chunk):
+            batch = rocks[members[first : first + chunk]]
             _rasterise_batch(batch, size, grid, protos, flat_terrain, flat_relief)
     return relief
 

@@ -1,0 +1,1 @@
+"""Base controller: body twist -> corner steering angles and wheel rates (core + node)."""

@@ -1,0 +1,1 @@
+"""Wheel odometry with IMU fusion and slip detection (core modules + node)."""

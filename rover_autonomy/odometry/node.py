@@ -1,0 +1,156 @@
+"""Node ``wheel_odometry``: ``joint_states`` + ``imu/data`` -> ``odom``, ``odom/slip``, diagnostics.
+
+Thin ROS layer over :mod:`rover_autonomy.odometry.estimator`: converts messages, hands them to the core
+(which orders them by stamp and fuses them) and publishes one ``nav_msgs/Odometry`` per joint_states
+sample, stamped with that sample's stamp. ``odom -> base_link`` goes to ``/tf`` only where ``tf2_msgs``
+is importable (the stack itself never needs TF).
+"""
+
+from __future__ import annotations
+
+from nav_msgs.msg import Odometry
+from sensor_msgs.msg import Imu, JointState
+from std_msgs.msg import Float32
+
+from rover_autonomy.odometry.estimator import ERROR as CORE_ERROR
+from rover_autonomy.odometry.estimator import OK as CORE_OK
+from rover_autonomy.odometry.estimator import OdometryEstimate, WheelOdometry
+from rover_autonomy.odometry.parameters import (  # noqa: F401  (PARAMETERS, TITLE: for the CLI)
+    NODE_NAME,
+    PARAMETERS,
+    TITLE,
+    config_from,
+    slip_model_path,
+)
+from rover_autonomy.odometry.slip import load_slip_model
+from rover_autonomy.ros_common import qos
+from rover_autonomy.ros_common.conversions import (
+    OdometryData,
+    data_to_odometry,
+    ns_to_stamp,
+    stamp_to_ns,
+)
+from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+
+try:  # TF only for tools (RViz); not installable from PyPI here
+    from geometry_msgs.msg import TransformStamped
+    from tf2_msgs.msg import TFMessage
+except ImportError:
+    TFMessage = None
+
+
+class WheelOdometryNode(RoverNode):
+    def __init__(self, **kwargs):
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
+        problem = self.check_parameters(vars(self.params))
+        if problem:
+            raise ValueError(problem)
+        self.model = self.rover
+        self.slip_model = None
+        path = slip_model_path(self.params.slip_model_file)
+        if path is not None and path.is_file():
+            self.slip_model = load_slip_model(path)  # a broken file stops the start with one line
+            self.get_logger().info(f"slip model {path}: coefficients {self.slip_model.coefficients}")
+        elif path is not None:
+            self.get_logger().warning(
+                f"no slip model at {path}: no slope correction (run rover-autonomy calibrate-slip)"
+            )
+        self.odometry = WheelOdometry(self.model, config_from(self.model, vars(self.params), self.slip_model))
+        sensors = qos.profile("sensors")
+        self._odom_pub = self.create_publisher(Odometry, "odom", sensors)
+        self._slip_pub = self.create_publisher(Float32, "odom/slip", sensors)
+        self._tf_pub = self.create_publisher(TFMessage, "/tf", 100) if TFMessage is not None else None
+        self.create_subscription(
+            JointState,
+            "joint_states",
+            self._on_joint_states,
+            sensors,
+            qos_overriding_options=qos.overridable(),
+        )
+        self.create_subscription(
+            Imu, "imu/data", self._guarded(self._on_imu), sensors, qos_overriding_options=qos.overridable()
+        )
+        self.set_status(OK, "waiting for joint_states")
+
+    def check_parameters(self, values: dict) -> str | None:
+        if values["slip_warn"] > values["slip_limit"]:
+            return f"slip_warn {values['slip_warn']} exceeds slip_limit {values['slip_limit']}"
+        return None
+
+    def on_parameters_changed(self, changed: dict) -> None:
+        # The filter state is kept; only the configuration changes.
+        self.odometry.config = config_from(self.model, vars(self.params), self.slip_model)
+
+    # -- inputs ------------------------------------------------------------------------------
+    def _guarded(self, callback):
+        """A callback that reports an unexpected error (a bug) instead of killing the node."""
+
+        def run(msg):
+            try:
+                callback(msg)
+            except Exception as err:  # the node must keep serving
+                self.warn_throttled(
+                    "internal-error", f"{callback.__name__}: {type(err).__name__}: {err}", level=ERROR
+                )
+
+        return run
+
+    def _on_joint_states(self, msg: JointState) -> None:
+        stamp = stamp_to_ns(msg.header.stamp) * 1e-9
+        self._publish(self.odometry.add_joint_state(stamp, msg.name, msg.position, msg.velocity))
+
+    def _on_imu(self, msg: Imu) -> None:
+        w, a = msg.angular_velocity, msg.linear_acceleration
+        stamp = stamp_to_ns(msg.header.stamp) * 1e-9
+        self._publish(self.odometry.add_imu(stamp, (w.x, w.y, w.z), (a.x, a.y, a.z)))
+
+    # -- outputs -----------------------------------------------------------------------------
+    def _publish(self, estimates: list[OdometryEstimate]) -> None:
+        for estimate in estimates:
+            stamp_ns = round(estimate.stamp * 1e9)
+            data = OdometryData(
+                stamp_ns=stamp_ns,
+                frame_id=self.params.odom_frame,
+                child_frame_id=self.params.base_frame,
+                position=estimate.position,
+                quaternion=estimate.quaternion,
+                linear=estimate.linear,
+                angular=estimate.angular,
+                pose_covariance=estimate.pose_covariance,
+                twist_covariance=estimate.twist_covariance,
+            )
+            self._odom_pub.publish(data_to_odometry(data))
+            self._slip_pub.publish(Float32(data=float(estimate.slip)))
+            if self._tf_pub is not None and self.params.publish_tf:
+                self._publish_tf(stamp_ns, estimate)
+        for issue in self.odometry.pop_issues():
+            level = ERROR if issue.level == CORE_ERROR else WARN
+            self.warn_throttled(issue.key, issue.message, level=level)
+
+    def _publish_tf(self, stamp_ns: int, estimate: OdometryEstimate) -> None:
+        transform = TransformStamped()
+        transform.header.stamp = ns_to_stamp(stamp_ns)
+        transform.header.frame_id = self.params.odom_frame
+        transform.child_frame_id = self.params.base_frame
+        t = transform.transform
+        t.translation.x, t.translation.y, t.translation.z = (float(v) for v in estimate.position)
+        t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w = (float(v) for v in estimate.quaternion)
+        self._tf_pub.publish(TFMessage(transforms=[transform]))
+
+    def publish_diagnostics(self) -> None:
+        level, message, values = self.odometry.status()
+        values["slip_model"] = "calibrated" if self.slip_model is not None else "none"
+        levels = {CORE_OK: OK, CORE_ERROR: ERROR}
+        if self.odometry.counts["joint_states"] == 0:
+            self.set_status(WARN, "no joint_states received yet", **values)
+        else:
+            self.set_status(levels.get(level, WARN), message, **values)
+        super().publish_diagnostics()
+
+
+def main(args: list[str] | None = None) -> int:
+    return run_node(WheelOdometryNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
