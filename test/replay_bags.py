@@ -153,3 +153,37 @@ def stack_messages(duration=2.0, rate=50.0, costmap_rate=2.0):
             grid.data = costs.reshape(-1).tobytes()
             out.append(("terrain/costmap", stamp, stamp + 40_000_000, grid))
     return out
+
+
+def rover_messages(duration=1.0, rate=50.0, camera_rate=5.0, seed=3):
+    """The synthetic mission in the rover model's terms: joint states of every drive, steer and
+    suspension joint (wheel_commands of the arc), an IMU at the same stamps, a 320×240 pair whose
+    camera info follows the model's field of view, ground truth and a goal — what wheel_odometry,
+    stereo_processor, terrain_mapper and path_planner consume."""
+    from rover_autonomy.kinematics import wheel_commands
+    from rover_autonomy.rover_model import load_rover_model
+
+    model = load_rover_model()
+    command = wheel_commands(model, SPEED, YAW_RATE)
+    names = [*model.drive_joints, *model.steer_joints, *model.suspension_joints]
+    out = []
+    for topic, stamp, log, msg in mission_messages(duration, rate, camera_rate, seed, clock=False):
+        if topic == "joint_states":
+            t = (stamp - START_NS) * 1e-9
+            msg = JointState(
+                name=names,
+                position=[*(command.drive * t), *command.steer, *([0.0] * len(model.suspension_joints))],
+                velocity=[*command.drive, *([0.0] * (len(names) - len(model.drive_joints)))],
+            )
+            msg.header.stamp = ns_to_stamp(stamp)
+        elif topic == "imu/data":
+            stamp, log = stamp - 5_000_000, log - 5_000_000  # at the joint states' stamps
+            msg.header.stamp = ns_to_stamp(stamp)
+        elif topic.endswith("camera_info"):
+            focal = 160.0 / math.tan(model.stereo.hfov / 2)
+            tx = -focal * model.stereo.baseline if "right" in topic else 0.0
+            msg.k = [focal, 0.0, 160.0, 0.0, focal, 120.0, 0.0, 0.0, 1.0]
+            msg.p = [focal, 0.0, 160.0, tx, 0.0, focal, 120.0, 0.0, 0.0, 0.0, 1.0, 0.0]
+            msg.r = [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+        out.append((topic, stamp, log, msg))
+    return out

@@ -25,7 +25,7 @@ from rover_autonomy.replay.bag import (
     parse_remaps,
     ros_type,
 )
-from rover_autonomy.replay.playlist import NODE_IO, plan_playlist
+from rover_autonomy.replay.playlist import NODE_IO, Answer, plan_playlist
 from rover_autonomy.ros_common.conversions import ns_to_stamp
 
 
@@ -191,14 +191,17 @@ def test_playlist_plays_what_the_selected_nodes_do_not_produce(mission, tmp_path
     bag = open_bag(mission)
     whole = plan_playlist(bag, ["stereo_processor", "wheel_odometry", "terrain_mapper", "path_planner"])
     assert set(whole.played) == {*NODE_IO["stereo_processor"].inputs, "joint_states", "imu/data", "goal_pose"}
-    assert whole.answers == {"stereo/right/image_rect": ("stereo/points",), "joint_states": ("odom",)}
+    assert whole.answers == {
+        "stereo/right/image_rect": (Answer("stereo/points", ()),),
+        "joint_states": (Answer("odom", ("joint_states", "imu/data")),),
+    }
     assert "ground_truth/odom" in whole.reference
     # The mapper alone needs the recorded clouds and odometry, which this bag lacks: both are named.
     with pytest.raises(BagError, match=r"required by terrain_mapper: odom, stereo/points"):
         plan_playlist(bag, ["terrain_mapper"])
     no_goal = open_bag(write_bag(tmp_path / "nogoal", mission_messages(duration=0.3, goal=False)))
     planner = plan_playlist(no_goal, ["stereo_processor", "wheel_odometry", "terrain_mapper", "path_planner"])
-    assert any("no goal_pose in the bag: path_planner will idle" in w for w in planner.warnings)
+    assert any("no goal_pose in the bag: path_planner will run without it" in w for w in planner.warnings)
 
 
 # -- bad bags --------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ from rover_autonomy.replay.bag import (
     stamp_layout,
 )
 from rover_autonomy.replay.playlist import Playlist
-from rover_autonomy.replay.quiescence import ProcessActivity, idle
+from rover_autonomy.replay.quiescence import ProcessActivity, busiest, idle
 from rover_autonomy.replay.recorder_node import message_class
 from rover_autonomy.resources import config_dir
 from rover_autonomy.ros_common import qos
@@ -49,6 +49,10 @@ from rover_autonomy.ros_common.conversions import ns_to_stamp
 
 # Below this share of one CPU over the settle window, the node processes count as idle.
 BUSY_FRACTION = 0.05
+# [s] after the player has seen both ends of every node-to-node link, for the nodes to match them.
+LINK_GRACE = 1.0
+# A replay whose nodes stay busy through this many barriers in a row is stopped (a node spins).
+BUSY_BARRIERS_LIMIT = 3
 
 
 class ReplayAbortError(RuntimeError):
@@ -79,6 +83,11 @@ class Player(Node):
         self.newest_stamp: dict[str, int] = {}
         self.last_output_wall = time.monotonic()
         self.stats = PlayStats()
+        self.settle_timeout = 60.0  # [s] longest wait for the nodes to go idle (a first-call JIT compile)
+        self._busy_in_a_row = 0
+        self._settle_start: dict[str, int] = {}
+        self.played_up_to: dict[str, int] = {}  # played topic -> newest stamp played
+        self.expected: list = []  # (Answer, stamp) not due yet
         self.clock = self.create_publisher(Clock, "/clock", qos.profile("clock"))
         self.publishers_by_topic = {
             topic: self.create_publisher(message_class(msgtype), absolute(topic), qos.for_topic(topic))
@@ -140,14 +149,29 @@ class Player(Node):
             return ", ".join(names)
 
         needed = set(self.playlist.answers) | {
-            a for answers in self.playlist.answers.values() for a in answers
+            a.topic for answers in self.playlist.answers.values() for a in answers
         }
 
         def core_ready() -> bool:
             return not unmatched_outputs() and not needed & set(unmatched_inputs())
 
-        if not self._spin_until(executor, core_ready, timeout, abort):
-            raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {describe()}")
+        def unlinked() -> list[str]:
+            """Links between the nodes (odometry -> mapper) not yet visible at both ends."""
+            missing = []
+            for topic, producer, consumer in self.playlist.links:
+                publishers = {i.node_name for i in self.get_publishers_info_by_topic(absolute(topic))}
+                subscribers = {i.node_name for i in self.get_subscriptions_info_by_topic(absolute(topic))}
+                if producer not in publishers or consumer not in subscribers:
+                    missing.append(f"{producer} -> {consumer} on {topic}")
+            return missing
+
+        if not self._spin_until(executor, lambda: core_ready() and not unlinked(), timeout, abort):
+            problems = describe() or ", ".join(unlinked())
+            raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {problems}")
+        # The player sees both ends of every link; the nodes' own endpoint matching completes in the
+        # same discovery exchange, a moment later: give it that moment so no first message is lost.
+        started = time.monotonic()
+        self._spin_until(executor, lambda: time.monotonic() - started >= LINK_GRACE, LINK_GRACE + 1, abort)
         self._spin_until(executor, lambda: not unmatched_inputs(), grace, abort)
         return unmatched_inputs()
 
@@ -156,7 +180,9 @@ class Player(Node):
         warnings = []
         for topic in [*self.publishers_by_topic, *self.subscriptions_by_topic, "/clock"]:
             for info in self.get_publishers_info_by_topic(absolute(topic)):
-                if info.node_name not in nodes and info.node_name != self.get_name():
+                # Names arrive after the endpoints in discovery: an unnamed one is not known foreign.
+                known = info.node_name and info.node_name != "_NODE_NAME_UNKNOWN_"
+                if known and info.node_name not in nodes and info.node_name != self.get_name():
                     warnings.append(
                         f"{info.node_namespace.rstrip('/')}/{info.node_name} also publishes {topic}"
                     )
@@ -175,6 +201,7 @@ class Player(Node):
         Samples every ~2 ms; the window slides, so a barrier costs the nodes' work plus one window.
         """
         started = time.monotonic()
+        self._settle_start = activity.per_process_ns() if activity is not None else {}
         samples: deque[tuple[float, int, bool]] = deque()  # (time, CPU [ns], a thread was runnable)
         while True:
             reason = abort()
@@ -228,7 +255,7 @@ class Player(Node):
             if group:
                 self._play_group(executor, group, stats, abort, answer_timeout, settle, activity)
             # Let whatever follows the last answers arrive before the outputs are closed.
-            self._settle(executor, max(settle, 0.2), answer_timeout, abort, activity)
+            self._settle(executor, max(settle, 0.2), self.settle_timeout, abort, activity)
         finally:
             stats.wall_s = time.monotonic() - started
         return stats
@@ -252,20 +279,33 @@ class Player(Node):
             # interleaving with the data callbacks must not depend on timing.
             self.sim_now_ns = stamp
             self.clock.publish(Clock(clock=ns_to_stamp(stamp)))
-            self._barrier(executor, (), stamp, stats, abort, answer_timeout, settle, activity)
+            self._barrier(executor, {}, stamp, stats, abort, answer_timeout, settle, activity)
         # One message at a time: a node subscribed to several of a group's topics (a goal and the
         # joint states of the same stamp) sees them in (stamp, topic) order, whatever the timing.
         for message in group:
             self.publishers_by_topic[message.topic].publish(message.raw)
             stats.published[message.topic] += 1
             stats.messages += 1
-            required = self.playlist.answers.get(message.topic, ())
-            self._barrier(executor, required, stamp, stats, abort, answer_timeout, settle, activity)
+            self.played_up_to[message.topic] = stamp
+            self.expected += [(a, stamp) for a in self.playlist.answers.get(message.topic, ())]
+            self._barrier(executor, self._due(), stamp, stats, abort, answer_timeout, settle, activity)
+
+    def _due(self) -> dict[str, int]:
+        """Expected answers that can come now: answer topic -> the stamp it must reach."""
+        due: dict[str, int] = {}
+        waiting = []
+        for answer, stamp in self.expected:
+            if all(self.played_up_to.get(t, -1) >= stamp for t in answer.after):
+                due[answer.topic] = max(stamp, due.get(answer.topic, stamp))
+            else:
+                waiting.append((answer, stamp))
+        self.expected = waiting
+        return due
 
     def _barrier(
         self,
         executor: Executor,
-        required: tuple[str, ...],
+        required: dict[str, int],
         stamp: int,
         stats: PlayStats,
         abort: Callable[[], str | None],
@@ -273,19 +313,39 @@ class Player(Node):
         settle: float,
         activity: ProcessActivity | None,
     ) -> None:
-        """Hold until the ``required`` answers (stamped ≥ ``stamp``) came and the nodes went quiet."""
+        """Hold until the ``required`` answers (topic -> stamp to reach) came and the nodes went quiet."""
         if required:
 
             def answered() -> bool:
-                return all(self.newest_stamp.get(t, -1) >= stamp for t in required)
+                return all(self.newest_stamp.get(t, -1) >= s for t, s in required.items())
 
             if not self._spin_until(executor, answered, answer_timeout, abort):
                 stats.answer_timeouts += 1
-                late = sorted(t for t in required if self.newest_stamp.get(t, -1) < stamp)
+                late = sorted(
+                    f"{t} at {s * 1e-9:.6f} s"
+                    for t, s in required.items()
+                    if self.newest_stamp.get(t, -1) < s
+                )
                 if len(stats.missed) < 20:
-                    stats.missed.append(f"{', '.join(late)} at {stamp * 1e-9:.6f} s")
-        if settle > 0 and not self._settle(executor, settle, answer_timeout, abort, activity):
+                    stats.missed.append(", ".join(late))
+        if settle > 0 and not self._settle(executor, settle, self.settle_timeout, abort, activity):
             stats.settle_timeouts += 1
+            busy = (
+                busiest(self._settle_start, activity.per_process_ns(), self.settle_timeout)
+                if activity
+                else []
+            )
+            who = ", ".join(busy) or "the nodes"
+            if len(stats.missed) < 20:
+                stats.missed.append(f"{who} busy for {self.settle_timeout:g} s at {stamp * 1e-9:.6f} s")
+            self._busy_in_a_row += 1
+            if self._busy_in_a_row >= BUSY_BARRIERS_LIMIT:
+                raise ReplayAbortError(
+                    f"{who} never went idle (busy for {self.settle_timeout:g} s at {BUSY_BARRIERS_LIMIT} "
+                    "messages in a row)"
+                )
+        else:
+            self._busy_in_a_row = 0
 
 
 def _qos_name(topic: str) -> str:
@@ -350,6 +410,7 @@ def replay(
     env: dict[str, str] | None = None,
     progress: Callable[[PlayStats], None] | None = None,
     domain_id: int | None = None,
+    settle_timeout: float = 60.0,
 ) -> ReplayResult:
     """Start the playlist's nodes (replay profile of the graph), play the bag, record the outputs.
 
@@ -395,8 +456,11 @@ def replay(
         launcher.start()
         if launcher.skipped:
             raise ReplayAbortError(f"cannot start {', '.join(launcher.skipped)} here")
-        activity = ProcessActivity([child.process.pid for child in launcher.children])
+        activity = ProcessActivity(
+            [child.process.pid for child in launcher.children], [child.name for child in launcher.children]
+        )
         player = Player(playlist, writer, context=context)
+        player.settle_timeout = settle_timeout
         executor.add_node(player)
         unread = player.wait_for_nodes(executor, startup_timeout, abort)
         if unread:

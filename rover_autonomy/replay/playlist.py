@@ -7,7 +7,9 @@ output of the selected nodes, and after each group of messages sharing a stamp t
 
 * the *answers*: an input that a node answers one-for-one (the right image completing a stereo pair is
   answered by ``stereo/points``; ``joint_states`` by ``odom``) holds the replay until the answer topic
-  has carried a message stamped ≥ t, or until a timeout (counted in the report);
+  has carried a message stamped ≥ t, or until a timeout (counted in the report). A node that orders
+  several inputs by stamp before answering (odometry releases a joint state once the IMU has reached
+  its stamp) is awaited once every one of those inputs has been played up to t;
 * *quiescence*, for what is not answered one-for-one (the mapper publishes a costmap at most once per
   period; a planner replans when it decides to): the node processes have been idle and no output has
   arrived for a short wall-clock window (:mod:`.quiescence`).
@@ -28,6 +30,7 @@ class NodeIO:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
     answers: dict[str, str] = field(default_factory=dict)  # input topic -> output answering it one-for-one
+    synchronised: tuple[str, ...] = ()  # inputs the node waits to see up to a stamp before answering it
     optional_inputs: tuple[str, ...] = ()  # played when recorded; the node idles without them
 
 
@@ -50,6 +53,7 @@ NODE_IO: dict[str, NodeIO] = {
         inputs=("joint_states", "imu/data"),
         outputs=("odom", "odom/slip"),
         answers={"joint_states": "odom"},
+        synchronised=("joint_states", "imu/data"),  # the core's InputSequencer watermark
     ),
     "terrain_mapper": NodeIO(
         inputs=("stereo/points", "odom"),
@@ -72,14 +76,21 @@ NODE_IO: dict[str, NodeIO] = {
 REFERENCE_TOPICS = ("ground_truth/odom", "odom", "terrain/costmap", "plan")
 
 
+@dataclass(frozen=True)
+class Answer:
+    topic: str  # the output that answers
+    after: tuple[str, ...]  # played topics that must have reached the trigger's stamp first
+
+
 @dataclass
 class Playlist:
     nodes: tuple[str, ...]
     played: dict[str, str]  # topic -> ros type (package/msg/Type)
     outputs: dict[str, str]  # topic -> ros type, recorded from the nodes
-    answers: dict[str, tuple[str, ...]]  # played topic -> outputs that must answer it
+    answers: dict[str, tuple[Answer, ...]]  # played topic -> outputs that must answer it
     warnings: list[str]
     reference: tuple[str, ...]  # recorded topics used by the report
+    links: tuple[tuple[str, str, str], ...] = ()  # (topic, producing node, consuming node) among the nodes
 
 
 def expected_type(topic: str) -> str:
@@ -116,7 +127,7 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
             f" (it has: {', '.join(sorted(bag.topics)) or 'none'}){hint}"
         )
     warnings = [
-        f"no {t} in the bag: {', '.join(needed[t])} will idle without it"
+        f"no {t} in the bag: {', '.join(needed[t])} will run without it"
         for t in sorted(optional)
         if t not in bag.topics
     ]
@@ -148,14 +159,23 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
     if unknown_types:
         warnings.append(f"ignored topics of unknown type: {', '.join(unknown_types)}")
 
-    answers: dict[str, tuple[str, ...]] = {}
+    answers: dict[str, tuple[Answer, ...]] = {}
     for n in nodes:
+        after = tuple(t for t in node_io[n].synchronised if t in played)
         for trigger, answer in node_io[n].answers.items():
             if trigger in played:
-                answers[trigger] = (*answers.get(trigger, ()), answer)
+                answers[trigger] = (*answers.get(trigger, ()), Answer(answer, after))
     outputs = {topic: _type_for(topic) for n in nodes for topic in node_io[n].outputs}
     reference = tuple(t for t in REFERENCE_TOPICS if t in bag.topics)
-    return Playlist(tuple(nodes), played, outputs, answers, warnings, reference)
+    links = tuple(
+        (topic, producer, consumer)
+        for producer in nodes
+        for consumer in nodes
+        if producer != consumer
+        for topic in node_io[producer].outputs
+        if topic in (*node_io[consumer].inputs, *node_io[consumer].optional_inputs)
+    )
+    return Playlist(tuple(nodes), played, outputs, answers, warnings, reference, links)
 
 
 def _type_for(topic: str) -> str:

@@ -37,8 +37,9 @@ def _task_runnable(task: Path) -> bool:
 class ProcessActivity:
     """Total CPU time [ns] of a set of processes, all threads included."""
 
-    def __init__(self, pids: list[int]):
+    def __init__(self, pids: list[int], names: list[str] | None = None):
         self.pids = list(pids)
+        self.names = list(names) if names is not None else [str(pid) for pid in self.pids]
         self.supported = all(Path(f"/proc/{pid}/task").is_dir() for pid in self.pids) and bool(
             Path(f"/proc/{os.getpid()}/task/{os.getpid()}/schedstat").is_file()
         )
@@ -59,6 +60,22 @@ class ProcessActivity:
 
     def cpu_ns(self) -> int:
         return sum(_task_cpu_ns(t) for t in self._tasks())
+
+    def per_process_ns(self) -> dict[str, int]:
+        """CPU time [ns] of each process, by name."""
+        result = {}
+        for pid, name in zip(self.pids, self.names, strict=True):
+            try:
+                tasks = list(Path(f"/proc/{pid}/task").iterdir())
+            except OSError:
+                tasks = []
+            result[name] = sum(_task_cpu_ns(task) for task in tasks)
+        return result
+
+
+def busiest(before: dict[str, int], after: dict[str, int], elapsed_s: float, share: float = 0.2) -> list[str]:
+    """Processes that used more than ``share`` of a CPU between two :meth:`per_process_ns` samples."""
+    return [name for name in after if after[name] - before.get(name, 0) > share * elapsed_s * 1e9]
 
 
 def idle(cpu_before: int, cpu_after: int, window_s: float, busy_fraction: float) -> bool:

@@ -65,6 +65,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="after each message, wait for this long a window with idle nodes and no output [s]",
     )
     parser.add_argument(
+        "--settle-timeout",
+        type=float,
+        default=60.0,
+        help="longest wall time the nodes may stay busy after a message (a first-call JIT compile) [s]",
+    )
+    parser.add_argument(
         "--domain-id",
         type=int,
         help="DDS domain of the replay (default: a free one, so that nothing else feeds the nodes)",
@@ -86,7 +92,7 @@ def _fail(message: str, code: int = 1) -> int:
 
 
 def _check(args: argparse.Namespace) -> str | None:
-    for name in ("answer_timeout", "startup_timeout"):
+    for name in ("answer_timeout", "startup_timeout", "settle_timeout"):
         if not 0 < getattr(args, name) <= 3600:
             return f"--{name.replace('_', '-')} {getattr(args, name)}: must lie in (0, 3600] s"
     if not 0 <= args.settle <= 60:
@@ -164,6 +170,7 @@ def run(args: argparse.Namespace) -> int:
             settle=args.settle,
             startup_timeout=args.startup_timeout,
             domain_id=args.domain_id,
+            settle_timeout=args.settle_timeout,
             progress=_progress(bag) if sys.stderr.isatty() else None,
         )
     except (LaunchError, BagError) as err:
