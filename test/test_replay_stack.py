@@ -1,40 +1,54 @@
-"""Deterministic replay through the stack's own nodes (those on main: stereo_processor, path_planner).
+"""Deterministic replay through the stack's own nodes: the whole replay profile (wheel_odometry,
+stereo_processor, terrain_mapper, path_planner) on a synthetic drive in the rover model's terms, and the
+planner alone on a recorded costmap with a rock.
 
-The bag holds a synthetic stereo pair stream, the odometry and costmaps of a recorded run and a goal
-beyond a rock; two replays must publish bit-identical point clouds and plans, and the plans must go
-around the rock. When wheel_odometry and terrain_mapper land, they join this test through the graph.
+Two replays must publish bit-identical ``odom``, ``stereo/points``, ``terrain/costmap`` and ``plan``.
 """
 
 import json
 
 import numpy as np
 import pytest
-from replay_bags import mission_messages, stack_messages, write_bag
+from replay_bags import mission_messages, rover_messages, stack_messages, write_bag
 
 from rover_autonomy.bringup import cli, graph
 from rover_autonomy.replay import compare
 from rover_autonomy.replay.bag import open_bag
+from rover_autonomy.replay.replay_cli import default_nodes
 
-NODES = ["stereo_processor", "path_planner"]
+STACK = {"wheel_odometry", "stereo_processor", "terrain_mapper", "path_planner"}
 
 
-@pytest.mark.skipif(
-    not set(NODES) <= {n.name for n in graph.nodes_for("replay")}, reason="stack nodes not in the graph"
-)
-def test_two_replays_through_the_stack_are_bit_identical(tmp_path):
-    bag = write_bag(tmp_path / "run", mission_messages(duration=1.0) + stack_messages(duration=1.0))
+def _replay_twice(bag, tmp_path, *options):
     reports = []
     for name in ("first", "second"):
-        code = cli.main(["replay", str(bag), "--report", str(tmp_path / name), "--nodes", *NODES])
+        code = cli.main(["replay", str(bag), "--report", str(tmp_path / name), *options])
         assert code == 0, (tmp_path / name / "nodes.log").read_text()[-2000:]
         reports.append(json.loads((tmp_path / name / "report.json").read_text()))
-    first, second = reports
-    assert first["played"]["stereo/right/image_rect"] == 5 and first["played"]["odom"] == 50
-    assert first["lockstep"]["answer_timeouts"] == 0
-    assert first["fingerprints"]["stereo/points"]["count"] == 5
+    return reports
+
+
+@pytest.mark.skipif(not set(default_nodes()) >= STACK, reason="stack nodes not in the replay profile")
+def test_two_replays_through_the_whole_stack_are_bit_identical(tmp_path):
+    bag = write_bag(tmp_path / "drive", rover_messages(duration=1.0))
+    first, second = _replay_twice(bag, tmp_path)
+    assert set(first["nodes"]) == set(default_nodes())
+    assert first["lockstep"]["answer_timeouts"] == 0 and first["lockstep"]["settle_timeouts"] == 0
+    counts = {t: f["count"] for t, f in first["fingerprints"].items()}
+    assert counts["odom"] == 50 and counts["stereo/points"] == 5 and counts["terrain/costmap"] >= 1
+    assert first["fingerprints"] == second["fingerprints"]
+    # Odometry integrates the commanded arc: it follows the ground truth to within centimetres.
+    truth = first["odometry"]["vs_ground_truth"]
+    assert truth["samples"] == 50 and truth["final_error_m"] < 0.15
+
+
+@pytest.mark.skipif("path_planner" not in {n.name for n in graph.nodes_for("replay")}, reason="no planner")
+def test_the_planner_replays_identical_plans_around_a_recorded_rock(tmp_path):
+    bag = write_bag(tmp_path / "run", mission_messages(duration=1.0) + stack_messages(duration=1.0))
+    first, second = _replay_twice(bag, tmp_path, "--nodes", "path_planner")
+    assert first["played"]["odom"] == 50 and first["played"]["terrain/costmap"] == 2
     assert first["fingerprints"]["plan"]["count"] >= 1
     assert first["fingerprints"] == second["fingerprints"]
-
     # The plans leave the lethal rock of the recorded costmap (x 1…2 m, y −1…1 m) aside.
     for _, xy in compare.paths(open_bag(tmp_path / "first" / "outputs"), "plan"):
         assert np.hypot(*(xy[-1] - (4.0, 1.0))) < 0.3

@@ -51,6 +51,8 @@ from rover_autonomy.ros_common.conversions import ns_to_stamp
 BUSY_FRACTION = 0.05
 # [s] after the player has seen both ends of every node-to-node link, for the nodes to match them.
 LINK_GRACE = 1.0
+# [s] of idle node processes that end the start-up (imports, JIT compiles, discovery) before playing.
+STARTUP_QUIET = 0.5
 # A replay whose nodes stay busy through this many barriers in a row is stopped (a node spins).
 BUSY_BARRIERS_LIMIT = 3
 
@@ -131,7 +133,12 @@ class Player(Node):
         return True
 
     def wait_for_nodes(
-        self, executor: Executor, timeout: float, abort: Callable[[], str | None], grace: float = 2.0
+        self,
+        executor: Executor,
+        timeout: float,
+        abort: Callable[[], str | None],
+        grace: float = 2.0,
+        activity: ProcessActivity | None = None,
     ) -> list[str]:
         """Hold until the nodes are up: every output has a matched publisher, every played topic a
         matched subscriber (so that no first message is lost). A played topic nobody subscribes to
@@ -168,9 +175,11 @@ class Player(Node):
         if not self._spin_until(executor, lambda: core_ready() and not unlinked(), timeout, abort):
             problems = describe() or ", ".join(unlinked())
             raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {problems}")
-        # The player sees both ends of every link; the nodes' own endpoint matching completes in the
-        # same discovery exchange, a moment later: give it that moment so no first message is lost.
+        # The player sees both ends of every link; the nodes match them in the same discovery exchange,
+        # but a node still importing or compiling handles it late. Wait until every node process has
+        # been idle for a while (start-up done, discovery handled), and at least LINK_GRACE.
         started = time.monotonic()
+        self._settle(executor, STARTUP_QUIET, timeout, abort, activity)
         self._spin_until(executor, lambda: time.monotonic() - started >= LINK_GRACE, LINK_GRACE + 1, abort)
         self._spin_until(executor, lambda: not unmatched_inputs(), grace, abort)
         return unmatched_inputs()
@@ -462,7 +471,9 @@ def replay(
         player = Player(playlist, writer, context=context)
         player.settle_timeout = settle_timeout
         executor.add_node(player)
-        unread = player.wait_for_nodes(executor, startup_timeout, abort)
+        unread = player.wait_for_nodes(
+            executor, startup_timeout, abort, activity=activity if activity.supported else None
+        )
         if unread:
             warnings.append(f"no node subscribes to {', '.join(unread)}: played to nobody")
         warnings += player.foreign_publishers(set(playlist.nodes))
