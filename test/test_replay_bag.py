@@ -263,10 +263,37 @@ def test_wrong_and_unknown_types_are_named(tmp_path):
             writer.write(joints, 10 + i, serialize_message(Float32(data=1.0)))
             writer.write(imu, 10 + i, serialize_message(_imu(10 + i)))
     bag = open_bag(tmp_path / "odd")
-    assert bag.topics["battery"].msgtype == "field_msgs/msg/Battery"
+    assert bag.topics["battery"].msgtype == "field_msgs/msg/Battery" and bag.topics["battery"].known
     with pytest.raises(
         BagError,
         match=r"topic joint_states has type std_msgs/msg/Float32, wheel_odometry expect sensor_msgs/msg/JointState",
+    ):
+        plan_playlist(bag, ["wheel_odometry"])
+
+
+def test_topics_without_definitions_are_ignored_not_fatal(tmp_path):
+    """An old field bag: a custom type stored without its definition (and a bogus hash)."""
+    from rosbags.rosbag2 import StoragePlugin, Writer
+
+    with Writer(tmp_path / "field", version=9, storage_plugin=StoragePlugin.SQLITE3) as writer:
+        battery = writer.add_connection(
+            "/battery", "field_msgs/msg/Battery", msgdef="", rihs01="RIHS01_" + "0" * 64
+        )
+        imu = writer.add_connection("/imu/data", "sensor_msgs/msg/Imu", typestore=TYPESTORE)
+        joints = writer.add_connection(
+            "/joint_states", "field_msgs/msg/Battery", msgdef="", rihs01="RIHS01_" + "0" * 64
+        )
+        for i in range(3):
+            writer.write(battery, 10 + i, b"\0\1\0\0" + bytes(8))
+            writer.write(joints, 10 + i, b"\0\1\0\0" + bytes(8))
+            writer.write(imu, 10 + i, serialize_message(_imu(10 + i)))
+    bag = open_bag(tmp_path / "field")
+    assert not bag.topics["battery"].known and bag.topics["imu/data"].known
+    assert bag.topics["battery"].first_stamp_ns == 10  # no header known: stamped by log time
+    assert [m.topic for m in bag.messages({"imu/data"})] == ["imu/data"] * 3
+    assert list(bag.messages({"nothing/here"})) == []
+    with pytest.raises(
+        BagError, match=r"joint_states has type field_msgs/msg/Battery, wheel_odometry expect"
     ):
         plan_playlist(bag, ["wheel_odometry"])
 

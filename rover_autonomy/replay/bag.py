@@ -5,8 +5,9 @@ produces and ``ros2 bag`` stores) in a rosbag2 version 9 directory with MCAP sto
 ``ros2``, one ``ros2msg`` schema per type, the offered QoS per topic) so that ``ros2 bag info`` and
 ``ros2 bag play`` read it on a ROS machine.
 
-Reading: :func:`open_bag` scans a bag once (``rosbags.highlevel.AnyReader``: sqlite3 or MCAP,
-directory or bare ``.mcap``) and summarises every topic: type, count, stamps and stamp order. The
+Reading: :func:`open_bag` scans a bag once (``rosbags.rosbag2.Reader``: sqlite3 or MCAP, directory
+or bare ``.mcap``; message definitions from the bag where it has usable ones, from the Kilted type
+store otherwise, so that one odd custom type does not make a field bag unreadable) and summarises every topic: type, count, stamps and stamp order. The
 stamp of a message is its header stamp — the time of the data — read straight from the CDR bytes; a
 message without a header (``std_msgs/Float32``) is stamped with its receive (log) time.
 :meth:`Bag.messages` then yields messages in (stamp, topic) order while streaming: the scan measured
@@ -23,11 +24,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from rosbags.highlevel import AnyReader, AnyReaderError
-from rosbags.interfaces import Qos, QosDurability, QosHistory, QosLiveliness, QosReliability, QosTime
-from rosbags.rosbag2 import ReaderError, StoragePlugin, Writer, WriterError
+from rosbags.interfaces import (
+    MessageDefinitionFormat,
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
+from rosbags.rosbag2 import Reader, ReaderError, StoragePlugin, Writer, WriterError
 from rosbags.serde import SerdeError
-from rosbags.typesys import Stores, get_typestore
+from rosbags.typesys import Stores, get_types_from_idl, get_types_from_msg, get_typestore
 
 from rover_autonomy.contract import QOS_PROFILES, QosSpec
 
@@ -222,6 +230,46 @@ def parse_remaps(items: list[str]) -> dict[str, str]:
     return remaps
 
 
+class _Source:
+    """An open rosbag2 reader with the type store its connections need.
+
+    Starts from the Kilted type store and adds the definitions the bag carries, connection by
+    connection; a definition that does not parse or conflicts with a known type is skipped with a
+    warning (the type is then unknown unless Kilted knows it), instead of failing the whole bag.
+    """
+
+    def __init__(self, path: Path):
+        self.reader = Reader(path)
+        self.typestore = get_typestore(Stores.ROS2_KILTED)
+        self.warnings: list[str] = []
+
+    def __enter__(self) -> _Source:
+        self.reader.open()
+        for connection in self.reader.connections:
+            definition = connection.msgdef
+            if definition.format == MessageDefinitionFormat.NONE or not definition.data.strip():
+                continue
+            try:
+                if definition.format == MessageDefinitionFormat.MSG:
+                    types = get_types_from_msg(definition.data, connection.msgtype)
+                else:
+                    types = get_types_from_idl(definition.data)
+                self.typestore.register(types)
+            except Exception as err:  # rosbags' parser and type-system errors have no common base
+                self.warnings.append(f"definition of {connection.msgtype} in the bag not used: {err}")
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.reader.close()
+
+    @property
+    def connections(self):
+        return self.reader.connections
+
+    def messages(self, connections=()):
+        return self.reader.messages(connections=connections)
+
+
 class Bag:
     """A scanned bag: per-topic summaries, then messages in (stamp, topic) order on demand."""
 
@@ -234,11 +282,12 @@ class Bag:
         self.message_count = 0
         self.storage = "?"
         self.custom_data: dict[str, str] = {}
+        self.definition_warnings: list[str] = []
         self._window_ns = 0  # how far a stamp may lag behind the newest log time before it
         self._scan()
 
-    def _reader(self) -> AnyReader:
-        return AnyReader([self.path], default_typestore=TYPESTORE)
+    def _reader(self) -> _Source:
+        return _Source(self.path)
 
     def _fail(self, err: Exception, read: int) -> BagError:
         where = f" after {read} messages" if read else ""
@@ -250,6 +299,7 @@ class Bag:
         try:
             with self._reader() as reader:
                 self._typestore = reader.typestore
+                self.definition_warnings = reader.warnings
                 self.storage, self.custom_data = _metadata(self.path)
                 by_connection = self._summaries(reader)
                 newest_log = None
@@ -262,7 +312,7 @@ class Bag:
                     read += 1
         except BagError:
             raise
-        except (AnyReaderError, ReaderError, OSError, ValueError, KeyError, struct.error, EOFError) as err:
+        except (ReaderError, OSError, ValueError, KeyError, struct.error, EOFError) as err:
             raise self._fail(err, read) from err
         except Exception as err:  # the MCAP and sqlite layers raise their own error types
             raise self._fail(err, read) from err
@@ -270,7 +320,7 @@ class Bag:
         if read == 0:
             raise BagError(f"bag {self.path} holds no messages")
 
-    def _summaries(self, reader: AnyReader) -> dict[int, TopicSummary]:
+    def _summaries(self, reader: _Source) -> dict[int, TopicSummary]:
         by_connection: dict[int, TopicSummary] = {}
         sources: dict[str, str] = {}
         for connection in reader.connections:
@@ -320,6 +370,8 @@ class Bag:
                     if topics is None or name in topics:
                         by_connection[connection.id] = self.topics[name]
                 wanted = [c for c in reader.connections if c.id in by_connection]
+                if not wanted:
+                    return  # (an empty selection would mean "every connection" to rosbags)
                 newest_log = None
                 for connection, log_time, raw in reader.messages(connections=wanted):
                     summary = by_connection[connection.id]
@@ -332,7 +384,7 @@ class Bag:
                     # Nothing still to come can be stamped earlier than newest_log - window.
                     while pending and pending[0].stamp_ns < newest_log - self._window_ns:
                         yield heapq.heappop(pending)
-        except (AnyReaderError, ReaderError, OSError, ValueError, struct.error, EOFError) as err:
+        except (ReaderError, OSError, ValueError, struct.error, EOFError) as err:
             raise self._fail(err, read) from err
         while pending:
             yield heapq.heappop(pending)

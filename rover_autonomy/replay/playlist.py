@@ -155,6 +155,7 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
             warnings.append(f"{topic}: {summary.repeated} message(s) repeat their predecessor's stamp")
         played[topic] = want
 
+    warnings += bag.definition_warnings
     unknown_types = sorted(f"{t.bag_name} ({t.msgtype})" for t in bag.topics.values() if not t.known)
     if unknown_types:
         warnings.append(f"ignored topics of unknown type: {', '.join(unknown_types)}")
