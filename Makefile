@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libusb-1.0-0 libsdformat-dev ignition-tools
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench setup clean replay-bag replay-regression
+.PHONY: demo test lint format bench setup clean replay-bag replay-regression replay-update
 
 setup: $(STAMP)
 
@@ -62,6 +62,11 @@ replay-bag: $(STAMP)
 	  kill -INT $$recorder 2>/dev/null; wait $$recorder
 	$(VENV)/bin/rover-autonomy replay $(REPLAY_CASE)/input --report $(REPLAY_CASE)/replay \
 	  --expected $(REPLAY_CASE)/expected --update
+
+replay-update: $(STAMP)
+	@for case in test/data/replay/*/; do \
+	  $(VENV)/bin/rover-autonomy replay $$case/input --expected $$case/expected --update --report build/replay/$$(basename $$case) \
+	    || exit 1; done
 
 replay-regression: $(STAMP)
 	@for case in test/data/replay/*/; do \

@@ -24,6 +24,9 @@ import numpy as np
 
 from rover_autonomy.replay.bag import TYPESTORE, Bag
 
+# What committed expected outputs hold and regression compares.
+REGRESSION_TOPICS = ("odom", "terrain/costmap", "plan")
+
 # Regression tolerances against committed expected outputs (docs/replay.md explains them).
 TOLERANCES = {
     "odom_position_m": 1e-3,  # max distance between expected and replayed pose at the same stamp

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 from pathlib import Path
@@ -183,7 +182,7 @@ def run(args: argparse.Namespace) -> int:
     code = 0 if result.complete else 1
     if args.expected is not None and result.complete:
         if args.update:
-            _replace_bag(result.outputs, args.expected)
+            _store_expected(result.outputs, args.expected)
             report["regression"] = {"updated": str(args.expected)}
         else:
             try:
@@ -219,17 +218,24 @@ def _progress(bag):
     return show
 
 
-def _replace_bag(source: Path, target: Path) -> None:
-    if target.exists():
-        if not (target / "metadata.yaml").is_file():
-            raise BagError(f"{target} exists and is not a bag: refusing to replace it")
-        shutil.rmtree(target)
+def _store_expected(source: Path, target: Path) -> None:
+    """Replace the expected outputs with this replay's compared topics (odom, costmap, plan)."""
+    from rover_autonomy.contract import TOPICS
+    from rover_autonomy.replay.bag import BagWriter
+
+    outputs = open_bag(source)
+    if target.exists() and not (target / "metadata.yaml").is_file():
+        raise BagError(f"{target} exists and is not a bag: refusing to replace it")
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(source, target)
-    # The bag's file is named after its directory; keep ros2 bag's naming consistent after the copy.
-    (target / f"{source.name}.mcap").rename(target / f"{target.name}.mcap")
-    metadata = target / "metadata.yaml"
-    metadata.write_text(metadata.read_text().replace(f"{source.name}.mcap", f"{target.name}.mcap"))
+    kept = [t for t in compare.REGRESSION_TOPICS if t in outputs.topics]
+    with BagWriter(target, overwrite=True) as writer:
+        for topic in kept:
+            writer.add_topic(topic, TOPICS[topic].type, TOPICS[topic].qos)
+        for message in outputs.messages(set(kept)):
+            writer.write(message.topic, message.log_time_ns, message.raw)
+        writer.set_custom_data(
+            "rover_autonomy.replay.source", outputs.custom_data.get("rover_autonomy.replay.source", "")
+        )
 
 
 def build_report(bag, playlist, result, wall_s: float) -> dict:
