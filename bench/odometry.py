@@ -1,25 +1,27 @@
 """Odometry benchmark: drift, heading and slip against ground truth, with naive planar odometry as reference.
 
-Source: synthetic drives (``rover_autonomy/odometry/synthetic.py``) until the simulator's recorded drives
-are wired in: the rover follows commanded arcs, point turns and climbs over terrain; wheel rates and
-steering come from the kinematics, the IMU from the true attitude and the planet's gravity with the rover
-model's noise and bias. The synthetic terrain's slip law (below) stands in for the simulator's
-terramechanics; the odometry only learns it through ``calibrate`` on a separate hill drive.
+Two sources, each with its reference computed in the same run (naive planar 2D wheel odometry: (vx, wz)
+from the wheels at nominal geometry, integrated on the plane, no IMU):
 
-Figures (each with the reference computed in the same run, naive planar 2D wheel odometry: (vx, wz) from
-the wheels at nominal geometry, integrated on the plane, no IMU):
+**Synthetic drives** (``rover_autonomy/odometry/synthetic.py``): wheel rates and steering from the
+kinematics along the plan, the IMU from the true attitude and the planet's gravity with the rover model's
+noise and bias. The synthetic soil's slip law (``terrain_slip`` below) is learnt only through
+``calibrate`` on a separate hill drive.
 
 * flat: 50 m of arcs and point turns, 5 % of the yaw rate lost to skid — final position drift [% of
   distance], heading error [deg per 10 m];
 * rough: the same plan on wavy terrain with slopes up to 10 deg — drift [%];
 * 15 deg climb without slip — horizontal distance error [%];
 * slipping slope: calibration on a 0-24 deg hill, then a sustained 22 deg climb — time to flag slip over
-  the 40 % limit after the drive starts, slip estimate error after 6 s [points], position drift with and
-  without the slope model;
-* determinism (two replays bit-identical) and cost [ms of CPU per second of data at 100 Hz IMU, 50 Hz
-  joint_states].
+  the 40 % limit, slip estimate error after 6 s [points], drift with and without the slope model;
+* determinism (two replays bit-identical) and cost [ms of CPU per second of data].
 
-    PYTHONPATH=$PWD .venv/bin/python bench/odometry.py [--seed N]
+**The simulator** (``rover_autonomy/odometry/sim_drive.py``, when ``rover_autonomy.sim`` is installed):
+the rover_sim core (MuJoCo, terramechanics slip) driven through the base controller core, Mars sand.
+Calibration on the 5/10/15 deg test slopes; the same plan on an 80 m flat world and on the generated Mars
+world (k = 0.07); a 15 deg climb (true slip from the simulator's per-wheel slip).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/odometry.py [--source all|synthetic|sim] [--seed N]
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import numpy as np
 from rover_autonomy.odometry.calibration import TRUTH, calibrate
 from rover_autonomy.odometry.estimator import IMU, JOINTS, PlanarWheelOdometry, WheelOdometry
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from
+from rover_autonomy.odometry.sim_drive import SimRun, calibration_drives, sim_available, sim_drive
 from rover_autonomy.odometry.synthetic import (
     PlaneTerrain,
     Segment,
@@ -52,10 +55,10 @@ def terrain_slip(theta: float) -> float:
     return 0.65 * (1 - math.exp(-((theta / 0.32) ** 2))) if theta >= 0 else 0.25 * theta
 
 
-def config(model, **overrides):
+def config(model, gravity=MARS, slip_model=None):
     values = {spec.name: spec.default for spec in PARAMETERS}
-    values.update(gravity=MARS)
-    return config_from(model, values, overrides.pop("slip_model", None))
+    values.update(gravity=gravity)
+    return config_from(model, values, slip_model)
 
 
 def planar(model, drive) -> np.ndarray:
@@ -108,12 +111,8 @@ def drive_events(model, drive):
     return events
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    model = load_rover_model()
-    seed = args.seed
+def synthetic_figures(model, seed: int) -> None:
+    print("synthetic drives:")
     flat_plan = [
         Segment(30, 0.3, 0.0),
         Segment(25, 0.3, 0.12),
@@ -191,6 +190,75 @@ def main() -> None:
         )
     print(f"determinism: two replays bit-identical: {'yes' if identical else 'NO'}")
     print(f"cost: {1000 * cpu_total / data_total:.1f} ms CPU per second of data (100 Hz IMU + 50 Hz joints)")
+
+
+def report_sim(name, run: SimRun) -> None:
+    last, (truth, yaw) = run.estimates[-1], run.truth[-1]
+    d = run.distance
+    error3d = float(np.linalg.norm(last.position - truth))
+    error2d = float(np.linalg.norm(last.position[:2] - truth[:2]))
+    heading = math.degrees(abs(math.remainder(last.rpy[2] - yaw, 2 * math.pi)))
+    pose = run.planar[-1]
+    planar_error = float(np.linalg.norm(pose[:2] - truth[:2]))
+    planar_heading = math.degrees(abs(math.remainder(pose[2] - yaw, 2 * math.pi)))
+    print(
+        f"{name:<28} {d:6.1f} m | ours: drift {100 * error3d / d:5.2f} % (horizontal {100 * error2d / d:5.2f} %), "
+        f"heading {10 * heading / d:5.3f} deg/10 m | planar 2D: drift {100 * planar_error / d:5.2f} %, "
+        f"heading {10 * planar_heading / d:5.3f} deg/10 m"
+    )
+
+
+def simulator_figures(model, seed: int) -> None:
+    from rover_autonomy.odometry.calibration import calibrate_drives
+    from rover_autonomy.sim.scene import resolve_world, terrain_world
+
+    print("\nsimulator (rover_sim core, base controller core in the loop, Mars sand):")
+    started = time.perf_counter()
+    fit = calibrate_drives(model, config(model), calibration_drives(model, config(model), "mars", seed=seed))
+    a1, a2, b1 = fit.model.coefficients
+    print(
+        f"calibration on the 5, 10, 15 deg slopes: a1 {a1:.3f}, a2 {a2:.3f}, b1 {b1:.3f} "
+        f"({fit.samples} windows, rms {fit.rms_error:.3f})"
+    )
+    flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
+    plan = [(30, 0.3, 0.0), (25, 0.3, 0.12), (8, 0.0, 0.4), (40, 0.3, -0.08), (8, 0.0, -0.4), (30, 0.3, 0.05)]
+    plan.append((30, 0.3, 0.0))
+    flat = sim_drive(model, flat_world, plan, config(model, slip_model=fit.model), seed)
+    report_sim("flat: arcs + point turns", flat)
+    mars = resolve_world("mars")
+    for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
+        rough = sim_drive(model, mars, plan, config(model, gravity=mars.gravity, slip_model=slip_model), seed)
+        report_sim(f"mars world, {label}", rough)
+    climb_world = resolve_world("slope:15:mars")
+    for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
+        run = sim_drive(model, climb_world, [(30, 0.3, 0.0)], config(model, slip_model=slip_model), seed + 1)
+        report_sim(f"15 deg climb, {label}", run)
+        moving_from = next(t for t, s in zip(run.stamps, run.true_slip, strict=True) if s > 0)
+        flagged = next((t for t, e in zip(run.stamps, run.estimates, strict=True) if e.slip >= 0.2), None)
+        cruising = [i for i, t in enumerate(run.stamps) if moving_from + 6 < t < moving_from + 28]
+        errors = [run.estimates[i].slip - run.true_slip[i] for i in cruising]
+        truth_mean = float(np.mean([run.true_slip[i] for i in cruising]))
+        flag_text = f"{flagged - moving_from:.1f} s" if flagged is not None else "never"
+        print(
+            f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; estimate "
+            f"error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
+        )
+    print(f"  ({time.perf_counter() - started:.0f} s of wall time)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source", choices=("all", "synthetic", "sim"), default="all")
+    args = parser.parse_args()
+    model = load_rover_model()
+    if args.source in ("all", "synthetic"):
+        synthetic_figures(model, args.seed)
+    if args.source in ("all", "sim"):
+        if sim_available():
+            simulator_figures(model, args.seed)
+        else:
+            print("simulator figures skipped: rover_autonomy.sim is not installed")
 
 
 if __name__ == "__main__":

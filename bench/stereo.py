@@ -146,8 +146,9 @@ def speed(repeats: int) -> None:
     import rclpy
     from rclpy.parameter import Parameter
 
-    from rover_autonomy.perception.stereo_node import StereoProcessorNode, keep_freed_memory
+    from rover_autonomy.perception.stereo_node import StereoProcessorNode
     from rover_autonomy.ros_common.conversions import array_to_image
+    from rover_autonomy.ros_common.node_base import keep_freed_memory
 
     left_msg = array_to_image(left, "mono8", 1, "stereo_left_optical_frame")
     right_msg = array_to_image(right, "mono8", 1, "stereo_right_optical_frame")

@@ -66,6 +66,7 @@ STACK_TOPICS = _topics(
     ("goal_pose", "geometry_msgs/PoseStamped", "commands"),
     ("plan", "nav_msgs/Path", "maps"),
     ("navigation/state", "std_msgs/String", "latched"),
+    ("navigation/plan_status", "std_msgs/String", "latched"),
     ("diagnostics", "diagnostic_msgs/DiagnosticArray", "diagnostics"),
     ("robot_description", "std_msgs/String", "latched"),
 )

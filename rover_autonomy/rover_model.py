@@ -85,6 +85,16 @@ class Steering:
 
 
 @dataclass(frozen=True)
+class Actuators:
+    steer_kp: float  # [N m/rad]
+    steer_kv: float  # [N m s/rad]
+    steer_max_torque: float  # [N m]
+    drive_kv: float  # [N m s/rad]
+    drive_armature: float  # [kg m^2]
+    pivot_damping: float  # [N m s/rad]
+
+
+@dataclass(frozen=True)
 class StereoMount:
     position: tuple[float, float, float]
     rpy: tuple[float, float, float]
@@ -92,6 +102,7 @@ class StereoMount:
     width: int
     height: int
     hfov: float  # [rad]
+    rate: float  # [Hz]
     near_clip: float
     far_clip: float
     left_frame: str
@@ -151,6 +162,7 @@ class RoverModel:
     wheel_max_torque: float
     wheels: tuple[Wheel, ...]
     steering: Steering
+    actuators: Actuators
     differential: bool
     rockers: tuple[Pivot, ...]
     bogies: tuple[Pivot, ...]
@@ -274,6 +286,7 @@ def parse_rover_model(data: Any) -> RoverModel:
     root = _Fields(data, "")
     mass = root.section("mass")
     masses = {k: mass.number(k, lo=0.0, lo_open=True) for k in ("chassis", "rocker", "bogie", "wheel")}
+    masses["hub_fraction"] = mass.number("hub_fraction", lo=0.0, hi=0.9)
     b = root.section("body")
     body = Body(
         length=b.number("length", lo=0.0, lo_open=True),
@@ -324,6 +337,20 @@ def parse_rover_model(data: Any) -> RoverModel:
         max_rate=st.number("max_rate", lo=0.0, lo_open=True),
         tolerance=st.number("tolerance", lo=0.0, lo_open=True),
     )
+    ac = root.section("actuators")
+    actuators = Actuators(
+        **{
+            name: ac.number(name, lo=0.0, lo_open=name != "pivot_damping")
+            for name in (
+                "steer_kp",
+                "steer_kv",
+                "steer_max_torque",
+                "drive_kv",
+                "drive_armature",
+                "pivot_damping",
+            )
+        }
+    )
     sc = root.section("stereo")
     stereo = StereoMount(
         position=sc.vector("position"),
@@ -332,6 +359,7 @@ def parse_rover_model(data: Any) -> RoverModel:
         width=sc.integer("width", lo=16),
         height=sc.integer("height", lo=16),
         hfov=math.radians(sc.number("hfov_deg", lo=1.0, hi=170.0)),
+        rate=sc.number("rate", lo=0.0, lo_open=True),
         near_clip=sc.number("near_clip", lo=0.0, lo_open=True),
         far_clip=sc.number("far_clip", lo=0.0, lo_open=True),
         left_frame=sc.text("left_frame"),
@@ -364,6 +392,7 @@ def parse_rover_model(data: Any) -> RoverModel:
         wheel_max_torque=wh.number("max_torque", lo=0.0, lo_open=True),
         wheels=tuple(wheels),
         steering=steering,
+        actuators=actuators,
         differential=susp.flag("differential"),
         rockers=rockers,
         bogies=bogies,

@@ -10,6 +10,7 @@ from odometry_helpers import MARS, calibration_drive, drive_events, slope_law, s
 from rover_autonomy.odometry.calibration import calibrate
 from rover_autonomy.odometry.cli import main
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from
+from rover_autonomy.odometry.sim_drive import sim_available
 from rover_autonomy.odometry.slip import load_slip_model
 from rover_autonomy.rover_model import load_rover_model
 
@@ -51,6 +52,9 @@ def test_calibrates_from_a_bag_and_writes_the_model(model, hill, tmp_path, capsy
         (["{bag}", "--truth-topic", "mocap/odom"], "no messages on mocap/odom"),
         (["{flat}"], "never climbed"),
         (["{bag}", "--window", "abc"], "invalid float value"),
+        ([], "either recorded drives"),
+        (["{bag}", "--sim", "mars"], "either recorded drives"),
+        (["--sim", "mars", "--slopes", "50"], "--slopes must lie in" if sim_available() else "not installed"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_code_2(model, hill, tmp_path_factory, capsys, argv, message):
@@ -67,3 +71,14 @@ def test_bad_input_is_one_line_and_exit_code_2(model, hill, tmp_path_factory, ca
         code = exit_.code
     err = capsys.readouterr().err
     assert code == 2 and message in err and err.count("\n") == 1
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.skipif(not sim_available(), reason="needs the embedded simulator (rover_autonomy.sim)")
+def test_calibrates_on_the_simulators_slopes(tmp_path, capsys):
+    out = tmp_path / "slip_model.yaml"
+    assert main(["--sim", "mars", "--slopes", "12", "--drive-time", "10", "--out", str(out)]) == 0
+    model = load_slip_model(out)
+    # The simulator's Mars sand slips ~25 % at 12 deg (docs/simulator.md: 21 % at 10, 36 % at 15).
+    assert 0.12 <= model.slip(math.radians(12)) <= 0.40
+    assert "rover_sim mars test slopes 12 deg" in out.read_text()

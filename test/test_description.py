@@ -21,7 +21,6 @@ from rover_autonomy.description.urdf import (
 )
 from rover_autonomy.resources import config_path
 from rover_autonomy.rover_model import load_rover_model, parse_rover_model, rpy_to_matrix
-from rover_autonomy.sim.rover_mjcf import ActuatorTuning
 
 MODEL = load_rover_model()
 CONTROLLERS = "/opt/share/rover_autonomy/config/ros2_controllers.yaml"
@@ -120,14 +119,14 @@ def test_joints_match_the_rover_model(urdf):
         assert float(limit.get("lower")) == MODEL.steering.min_angle
         assert float(limit.get("upper")) == MODEL.steering.max_angle
         assert float(limit.get("velocity")) == MODEL.steering.max_rate
-        assert float(limit.get("effort")) == ActuatorTuning().steer_max_torque  # as the embedded simulator
+        assert float(limit.get("effort")) == MODEL.actuators.steer_max_torque
     for pivot in (*MODEL.rockers, *MODEL.bogies):
         joint = joints[pivot.name]
         assert joint.get("type") == "revolute"
         assert np.allclose(_vec(joint.find("axis").get("xyz")), [0, 1, 0])
         limit = joint.find("limit")
         assert (float(limit.get("lower")), float(limit.get("upper"))) == (pivot.min_angle, pivot.max_angle)
-        assert float(joint.find("dynamics").get("damping")) == ActuatorTuning().joint_damping
+        assert float(joint.find("dynamics").get("damping")) == MODEL.actuators.pivot_damping
     movable = {n for n, j in joints.items() if j.get("type") != "fixed"}
     assert movable == {*MODEL.drive_joints, *MODEL.steer_joints, *MODEL.suspension_joints}
     mimic = joints[MODEL.rockers[1].name].find("mimic")
@@ -372,10 +371,10 @@ def test_cli_names_an_inexpressible_model(tmp_path):
 
 
 def test_gazebo_rates_default_to_the_embedded_simulators():
-    from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE, GROUND_TRUTH_RATE
+    from rover_autonomy.description.urdf import GROUND_TRUTH_RATE
 
     sim = yaml.safe_load(config_path("rover_sim.yaml").read_text())["rover_sim"]["ros__parameters"]
-    assert sim["camera_rate"] == DEFAULT_CAMERA_RATE and sim["ground_truth_rate"] == GROUND_TRUTH_RATE
+    assert sim["camera_rate"] == MODEL.stereo.rate and sim["ground_truth_rate"] == GROUND_TRUTH_RATE
 
 
 @needs_ign

@@ -262,6 +262,16 @@ def test_bad_clouds_are_dropped_without_touching_the_map():
     assert mapper.counters["points_fused"] == 20000 // 2 + usable.sum()  # the first cloud had stride 2
 
 
+def test_clouds_waiting_for_odometry_are_bounded():
+    mapper = _mapper(max_pending=3)
+    mapper.add_odometry(0, (0, 0, 0), yaw_quaternion(0))
+    for i in range(1, 6):  # odometry stalls: five clouds wait, the two oldest are dropped
+        mapper.add_cloud(i * SECOND // 10, MODEL.stereo.left_frame, _flat_cloud(seed=i))
+    assert mapper.pending == 3 and [e.key for e in mapper.take_events()] == ["queue_full", "queue_full"]
+    mapper.add_odometry(SECOND, (0, 0, 0), yaw_quaternion(0))
+    assert mapper.process() == [3 * SECOND // 10, 4 * SECOND // 10, 5 * SECOND // 10]
+
+
 def test_pose_jump_clears_the_map():
     mapper = _mapper()
     mapper.add_odometry(0, (0, 0, 0), yaw_quaternion(0))

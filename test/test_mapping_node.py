@@ -249,6 +249,8 @@ def test_pose_jump_clears_the_map(ros):
     status = rig.status_with("odometry jumped")
     assert status is not None and status.level == DiagnosticStatus.ERROR
     assert not rig.node.mapper.grid.known.any()
+    cleared = rig.costmap_at(round(2.1 * SECOND))  # stamped with the odometry that jumped
+    assert cleared is not None and np.all(grid_to_array(cleared)[0] == -1)
     costmap = rig.good_map(2.3, x=25.0, seed=13)
     assert_flat(rig, costmap, x=25.0)
     elevation = rig.elevation_at(round(2.3 * SECOND))

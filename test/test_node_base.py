@@ -8,7 +8,7 @@ from rcl_interfaces.srv import DescribeParameters, SetParameters
 
 from rover_autonomy.parameters import ParamSpec, render_yaml
 from rover_autonomy.ros_common import qos
-from rover_autonomy.ros_common.node_base import WARN, RoverNode
+from rover_autonomy.ros_common.node_base import ERROR, WARN, RoverNode
 
 SPECS = (
     ParamSpec("rate", 2.0, "Processing rate", range=(0.1, 50.0), unit="Hz"),
@@ -92,6 +92,10 @@ def test_diagnostics_and_throttled_warnings(ros):
     assert ros.spin_until(lambda: any(s.level == WARN for m in received for s in m.status), timeout=5)
     status = next(s for m in received for s in m.status if s.level == WARN)
     assert status.name == "demo_node" and "differ in size" in status.message
+    # The same node may warn and report errors through the one helper (rclpy ties a call site to a severity).
+    node.warn_throttled("other", "a warning", period=0.0)
+    node.warn_throttled("other", "now an error", period=0.0, level=ERROR)
+    node.warn_throttled("other", "a warning again", period=0.0)
 
 
 def test_render_yaml_documents_every_parameter():

@@ -277,3 +277,18 @@ def test_replan_follows_a_rolling_window_to_the_same_world_goal():
     assert moved.ok
     np.testing.assert_allclose(moved.points[-1], (8.05, 3.05), atol=RES)
     np.testing.assert_allclose(moved.points[0], (1.05, 0.55), atol=RES)
+
+
+def test_cover_grows_the_grid_with_unknown_cells_around_far_points():
+    from rover_autonomy.planning.global_planner import cover
+
+    costs = np.zeros((20, 30), np.int8)
+    geo = GridGeometry(0.5, -5.0, -5.0, 20, 30)
+    same, same_geo = cover(costs, geo, [(1.0, 1.0)], margin=1.0)
+    assert same is costs and same_geo == geo
+    grown, grown_geo = cover(costs, geo, [(20.0, -9.0)], margin=1.0)
+    assert grown_geo.to_cell(20.0, -9.0) is not None and grown_geo.to_cell(21.0, -10.0) is not None
+    # Old cells keep their world position and values; new cells are unknown.
+    row, col = grown_geo.to_cell(-4.9, -4.9)
+    assert grown[row : row + 20, col : col + 30].tolist() == costs.tolist()
+    assert (grown == -1).sum() == grown.size - costs.size

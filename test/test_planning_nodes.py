@@ -127,9 +127,15 @@ def driving(rig, goal=(5.0, 0.0), frame="odom"):
 
 
 def assert_stopped(rig):
-    rig.ros.spin_for(0.2)
-    twist = rig.last_twist()
-    assert twist.linear.x == 0.0 and twist.angular.z == 0.0
+    """The last cmd_vel is a zero twist, and stays so."""
+
+    def still():
+        twist = rig.last_twist()
+        return twist.linear.x == 0.0 and twist.angular.z == 0.0
+
+    assert rig.ros.spin_until(still, timeout=3)
+    rig.ros.spin_for(0.3)
+    assert still()
 
 
 def test_plans_drives_and_reaches_goal(ros):
@@ -169,7 +175,7 @@ def test_plain_twist_when_unstamped(ros):
     ("case", "expected"),
     [
         ("unknown_frame", "failed: goal rejected: unknown frame 'base_link'"),
-        ("outside_map", "failed: goal (15.00, 0.00) is outside the costmap"),
+        ("outside_map", "failed: goal (500.00, 0.00) is outside the map: 500 m away"),
         ("lethal_goal", "failed: goal is on a lethal cell"),
         ("nan_goal", "failed: goal rejected: pose contains NaN"),
         ("stale_costmap", "failed: costmap is"),
@@ -182,7 +188,7 @@ def test_bad_input_stops_rover_with_reason_and_node_recovers(ros, case, expected
     if case == "unknown_frame":
         rig.goal(3.0, 0.0, frame="base_link")
     elif case == "outside_map":
-        rig.goal(15.0, 0.0)
+        rig.goal(500.0, 0.0)
     elif case == "lethal_goal":
         costs = np.zeros((200, 200), np.int8)
         costs[95:105, 125:135] = 100  # around (3, 0)
@@ -270,7 +276,13 @@ def test_config_files_are_generated_from_the_parameter_specs():
 def test_hazard_stop_asks_for_a_plan_and_does_not_loop_on_an_unchanged_one(ros):
     # The follower treats cost >= 90 as unsafe, the planner only forbids 100: a band of cost 95 across
     # the way stops the rover, the planner replans once, finds the same plan and says so.
-    rig = driving(start(ros, follower_params=[Parameter("max_cost", value=90)]))
+    rig = driving(
+        start(
+            ros,
+            planner_params=[Parameter("replan_period", value=0.0)],  # only the hazard report replans
+            follower_params=[Parameter("max_cost", value=90)],
+        )
+    )
     costs = np.zeros((200, 200), np.int8)
     costs[:, 106:109] = 95
     rig.costmap(costs)
@@ -299,3 +311,42 @@ def test_invalid_start_up_parameters_are_refused(ros):
         PathPlannerNode(context=ros.context, parameter_overrides=[Parameter("map_to_odom", value=[1.0, 2.0])])
     with pytest.raises(Exception, match="lookahead"):
         PathFollowerNode(context=ros.context, parameter_overrides=[Parameter("lookahead", value=-1.0)])
+
+
+def test_node_survives_alternating_failures(ros):
+    # A rejected first goal (no goal active) followed by failures of an active goal: different log
+    # severities from one node must not crash it.
+    rig = start(ros)
+    rig.goal(1.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.drive_tick()
+    rig.goal(2.0, 0.0)
+    assert rig.wait_state("failed: no costmap received yet"), rig.states
+    rig.goal(3.0, 0.0, frame="base_link")
+    assert rig.wait_state("failed: goal rejected"), rig.states
+    rig.costmap()
+    rig.drive_tick()
+    assert rig.wait_state("driving"), rig.states
+
+
+def test_rover_off_the_plan_gets_one_new_plan_from_where_it_is(ros):
+    rig = driving(start(ros, planner_params=[Parameter("replan_period", value=0.0)]))
+    before = len(rig.plans)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.6)  # 2 m off the plan (a slip, a pose correction)
+    assert ros.spin_until(lambda: len(rig.plans) > before)
+    rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.4)
+    assert len(rig.plans) == before + 1  # one replan, not one per odometry message
+    first = rig.plans[-1].poses[0].pose.position
+    assert math.hypot(first.x - 2.5, first.y - 2.0) < 0.1
+
+
+def test_goal_beyond_the_costmap_window_is_planned_through_unknown_terrain(ros):
+    rig = driving(start(ros))
+    rig.goal(15.0, 0.0)  # the costmap ends 5 m ahead
+
+    def planned_to_goal():
+        ends = [p.poses[-1].pose.position for p in rig.plans if p.poses]
+        return any(math.hypot(end.x - 15.0, end.y) < 0.2 for end in ends)
+
+    assert rig.ros.spin_until(planned_to_goal, timeout=10), rig.states
+    assert rig.wait_state("driving"), rig.states

@@ -184,3 +184,46 @@ def test_contacts_separate_the_body_from_the_wheels():
     assert {c.part for c in body} <= {"chassis", "mast", "camera_head", *MODEL.suspension_joints}
     assert all(c.part.startswith("wheel_") for c in contacts if c.wheel)
     sim.close()
+
+
+def test_rock_culling_leaves_the_images_unchanged():
+    rng = np.random.default_rng(1)
+    xy = rng.uniform(-18.0, 18.0, (300, 2))
+    rocks = np.column_stack([xy, np.full(300, 0.05), rng.uniform(0.1, 0.4, 300)])
+    world = terrain_world(np.zeros((81, 81)), 0.5, rocks=rocks)
+    sim = RoverSim(world, MODEL, SimConfig(cameras=True))
+    culled = sim.render_stereo()
+    hidden = int(np.sum(sim.model.geom_group == sim.renderer.CULLED_GROUP))
+    assert 50 < hidden < 300  # rocks behind and beside the cameras
+    sim.renderer._static = np.zeros(0, int)  # culling off
+    sim.model.geom_group[:] = 0
+    full = sim.render_stereo()
+    assert all(np.array_equal(a, b) for a, b in zip(culled, full, strict=True))
+    sim.close()
+
+
+def test_a_corrupt_world_scene_is_reported(tmp_path):
+    import shutil
+
+    from rover_autonomy.resources import worlds_dir
+
+    world_dir = tmp_path / "moon"
+    shutil.copytree(worlds_dir() / "moon", world_dir)
+    (world_dir / "scene.xml").write_text("<mujoco><worldbody><geom type='hfield' hfield='nothing'/>")
+    with pytest.raises(WorldError, match="moon"):
+        RoverSim(resolve_world(str(world_dir)), MODEL)
+
+
+def test_the_simulation_is_deterministic():
+    def run():
+        sim = RoverSim(slope_world(5.0, start=(-5.0, 0.0, 0.3)), MODEL, SimConfig(seed=7))
+        cmd = wheel_commands(MODEL, 0.25, 0.1)
+        sim.command_steer(cmd.steer)
+        sim.command_drive(cmd.drive)
+        sim.step(400)
+        truth = sim.ground_truth()
+        return np.concatenate(
+            [truth.position, truth.quaternion, sim.wheel_slip, sim.imu_sample().linear_acceleration]
+        )
+
+    assert np.array_equal(run(), run())

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
+from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float32
 
@@ -23,7 +24,9 @@ class Rover:
     def __init__(self, ros):
         self.ros = ros
         self.model = load_rover_model()
-        self.odometry = ros.node(WheelOdometryNode(context=ros.context))
+        # No slope model: the synthetic drive does not slip (the calibrated model is for Mars sand).
+        overrides = [Parameter("slip_model_file", value="")]
+        self.odometry = ros.node(WheelOdometryNode(context=ros.context, parameter_overrides=overrides))
         self.node = ros.node("rover_double")
         self.odom, self.slip, self.status = [], [], []
         sensors = qos.profile("sensors")
@@ -110,3 +113,15 @@ def test_bad_input_over_dds_warns_and_keeps_serving(ros, drive):
     restarted = odometry_to_data(rover.odom[first_run])
     assert np.linalg.norm(restarted.position) < 0.01  # back at the origin
     assert rover.odometry.odometry.resets == 1
+
+
+@pytest.mark.timeout(60)
+def test_the_calibrated_slip_model_is_loaded_and_a_broken_one_refused(ros, tmp_path):
+    node = ros.node(WheelOdometryNode(context=ros.context))
+    assert node.slip_model is not None and node.slip_model.coefficients[0] > 0  # config/slip_model.yaml
+    broken = tmp_path / "slip.yaml"
+    broken.write_text("coefficients: [1.0, nan]\n")
+    with pytest.raises(ValueError, match="3 finite numbers"):
+        WheelOdometryNode(
+            context=ros.context, parameter_overrides=[Parameter("slip_model_file", value=str(broken))]
+        )

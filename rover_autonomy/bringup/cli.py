@@ -20,6 +20,8 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "plan": "rover_autonomy.planning.cli",
     "mission": "rover_autonomy.missions.cli",
     "urdf": "rover_autonomy.description.cli",
+    "sim": "rover_autonomy.sim.cli",
+    "calibrate-slip": "rover_autonomy.odometry.cli",
     "record": "rover_autonomy.replay.record_cli",
     "replay": "rover_autonomy.replay.replay_cli",
 }

@@ -73,7 +73,7 @@ def _gazebo() -> list:
     from launch.launch_description_sources import PythonLaunchDescriptionSource
     from launch.substitutions import LaunchConfiguration
 
-    from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE
+    from rover_autonomy.rover_model import load_rover_model
 
     def setup(context):
         missing = ros_profiles.gazebo_missing(_installed)
@@ -112,7 +112,9 @@ def _gazebo() -> list:
             description="moon, mars, or a directory holding world.sdf + gazebo.yaml",
         ),
         DeclareLaunchArgument(
-            "camera_rate", default_value=str(DEFAULT_CAMERA_RATE), description="stereo frame rate [Hz]"
+            "camera_rate",
+            default_value=str(load_rover_model().stereo.rate),
+            description="stereo frame rate [Hz]",
         ),
         DeclareLaunchArgument(
             "gui", default_value="true", description="false: server only, headless rendering"

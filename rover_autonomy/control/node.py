@@ -25,79 +25,10 @@ from rover_autonomy.control.base_controller import (
     ControllerOutput,
     check_twist,
 )
-from rover_autonomy.parameters import ParamSpec
+from rover_autonomy.control.parameters import NODE_NAME, PARAMETERS, TITLE, limits_from  # noqa: F401
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import stamp_to_ns
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
-
-NODE_NAME = "base_controller"
-TITLE = "base_controller: cmd_vel -> per-wheel drive rates and corner steering angles"
-PARAMETERS = (
-    ParamSpec(
-        "cmd_vel_stamped",
-        True,
-        "Subscribe to cmd_vel as geometry_msgs/TwistStamped (true) or plain geometry_msgs/Twist (false)",
-        read_only=True,
-    ),
-    ParamSpec(
-        "command_timeout", 0.5, "A cmd_vel older than this stops the wheels", range=(0.05, 10.0), unit="s"
-    ),
-    ParamSpec(
-        "max_linear_accel", 0.5, "Body acceleration limit of the twist ramp", range=(0.01, 10.0), unit="m/s^2"
-    ),
-    ParamSpec(
-        "max_angular_accel",
-        1.0,
-        "Body angular acceleration limit of the twist ramp",
-        range=(0.01, 20.0),
-        unit="rad/s^2",
-    ),
-    ParamSpec(
-        "max_speed",
-        0.0,
-        "Commands are clamped to this speed; 0 for the rover model's limits.max_speed",
-        range=(0.0, 5.0),
-        unit="m/s",
-    ),
-    ParamSpec(
-        "max_yaw_rate",
-        0.0,
-        "Commands are clamped to this yaw rate; 0 for the rover model's limits.max_yaw_rate",
-        range=(0.0, 5.0),
-        unit="rad/s",
-    ),
-    ParamSpec(
-        "reject_speed",
-        5.0,
-        "A cmd_vel faster than this is absurd: rejected and the wheels stopped",
-        range=(0.1, 100.0),
-        unit="m/s",
-    ),
-    ParamSpec(
-        "reject_yaw_rate",
-        5.0,
-        "A cmd_vel turning faster than this is absurd: rejected and the wheels stopped",
-        range=(0.1, 100.0),
-        unit="rad/s",
-    ),
-    ParamSpec(
-        "feedback_timeout",
-        0.5,
-        "Steering angles from joint_states older than this are not trusted (the commanded angles are used)",
-        range=(0.01, 10.0),
-        unit="s",
-        advanced=True,
-    ),
-    ParamSpec(
-        "stop_check_period",
-        0.05,
-        "Period of the timeout check while no input arrives (node clock)",
-        range=(0.01, 1.0),
-        unit="s",
-        read_only=True,
-        advanced=True,
-    ),
-)
 
 
 class BaseControllerNode(RoverNode):
@@ -128,16 +59,7 @@ class BaseControllerNode(RoverNode):
         self.set_status(OK, "waiting for cmd_vel")
 
     def _limits(self, values: dict) -> ControllerLimits:
-        return ControllerLimits(
-            max_linear_accel=values["max_linear_accel"],
-            max_angular_accel=values["max_angular_accel"],
-            command_timeout=values["command_timeout"],
-            max_speed=values["max_speed"] or self.model.limits.max_speed,
-            max_yaw_rate=values["max_yaw_rate"] or self.model.limits.max_yaw_rate,
-            reject_speed=values["reject_speed"],
-            reject_yaw_rate=values["reject_yaw_rate"],
-            feedback_timeout=values["feedback_timeout"],
-        )
+        return limits_from(self.model, values)
 
     def on_parameters_changed(self, changed: dict) -> None:
         self.controller.limits = self._limits(vars(self.params))

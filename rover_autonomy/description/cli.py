@@ -13,7 +13,7 @@ import math
 import sys
 from pathlib import Path
 
-from rover_autonomy.description.urdf import DEFAULT_CAMERA_RATE, UrdfError, build_urdf
+from rover_autonomy.description.urdf import UrdfError, build_urdf
 from rover_autonomy.rover_model import RoverModelError, load_rover_model
 
 CONTROLLERS_FILE = "ros2_controllers.yaml"
@@ -31,9 +31,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--camera-rate",
         type=float,
-        default=DEFAULT_CAMERA_RATE,
+        default=None,
         metavar="HZ",
-        help=f"Gazebo stereo frame rate [Hz] (default {DEFAULT_CAMERA_RATE:g}, as the embedded simulator)",
+        help="Gazebo stereo frame rate [Hz] (default: the rover model's stereo.rate)",
     )
     parser.add_argument(
         "--controllers",
@@ -54,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"rover-autonomy urdf: {message}", file=sys.stderr)
         return 2
 
-    if not (math.isfinite(args.camera_rate) and args.camera_rate > 0):
+    if args.camera_rate is not None and not (math.isfinite(args.camera_rate) and args.camera_rate > 0):
         return fail(f"--camera-rate {args.camera_rate}: must be a positive frame rate [Hz]")
     try:
         model = load_rover_model(args.rover)

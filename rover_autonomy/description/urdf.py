@@ -20,10 +20,9 @@ and RViz honour it; in Gazebo it is enforced as docs/gazebo.md explains (gz_ros2
 mimicking rocker onto −1 × the other; physics engines with mimic constraints make it bilateral).
 
 Inertias are solid-body formulas with the model's masses: the chassis a box, rockers and bogies
-beams from their pivot to each attachment (mass split by length), wheels solid cylinders. What
-rover.yaml does not hold — the steering knuckle's share of a wheel's mass, the steering torque, the
-damping of the passive pivots — is taken from the embedded simulator (``sim.rover_mjcf``), so both
-simulators carry the same rover.
+beams from their pivot to each attachment (mass split by length), wheels solid cylinders; a steering
+knuckle carries ``mass.hub_fraction`` of its wheel. Steering torque and pivot damping come from the
+model's ``actuators``, as in the embedded simulator, so both simulators carry the same rover.
 ``gazebo`` output adds the ros2_control block (drive: velocity command, steering: position command,
 rockers: state only), the camera and IMU sensors and the system plugins (docs/gazebo.md).
 """
@@ -39,9 +38,6 @@ import numpy as np
 
 from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
 
-# Frame rate of the Gazebo cameras when none is given [Hz]: the embedded simulator's default
-# (config/rover_sim.yaml camera_rate). The rover model has no frame rate of its own.
-DEFAULT_CAMERA_RATE = 2.0
 # Rate of the ground-truth odometry published by Gazebo [Hz], as the embedded simulator's default.
 GROUND_TRUTH_RATE = 50.0
 # ros2_control: the plugin that makes Gazebo's joints a ros2_control system.
@@ -244,7 +240,7 @@ def build_urdf(
     model: RoverModel,
     *,
     gazebo: bool = True,
-    camera_rate: float = DEFAULT_CAMERA_RATE,
+    camera_rate: float | None = None,
     controllers_file: str | None = None,
 ) -> str:
     """The rover's URDF as text.
@@ -254,11 +250,8 @@ def build_urdf(
     controller manager inside Gazebo (required with ``gazebo``). Without ``gazebo`` the URDF is the
     kinematic and visual description for robot_state_publisher on the real rover.
     """
-    # Actuator and mass-split figures rover.yaml does not hold are the embedded simulator's, so both
-    # simulators (and the real-rover description) carry the same rover.
-    from rover_autonomy.sim.rover_mjcf import HUB_MASS_FRACTION, ActuatorTuning
-
-    tuning = ActuatorTuning()
+    tuning = model.actuators
+    camera_rate = model.stereo.rate if camera_rate is None else camera_rate
     check_expressible(model, camera_rate)
     if gazebo and not controllers_file:
         raise UrdfError("a Gazebo URDF needs the path of config/ros2_controllers.yaml (controllers_file)")
@@ -303,7 +296,7 @@ def build_urdf(
             axis=(0, 1, 0),
             limit=_limit(rocker.min_angle, rocker.max_angle, structural_effort, SUSPENSION_MAX_RATE),
         )
-        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.joint_damping), friction="0")
+        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.pivot_damping), friction="0")
         if model.differential and index == 1:
             ET.SubElement(joint, "mimic", joint=model.rockers[0].name, multiplier="-1", offset="0")
     for bogie in model.bogies:
@@ -321,7 +314,7 @@ def build_urdf(
             axis=(0, 1, 0),
             limit=_limit(bogie.min_angle, bogie.max_angle, structural_effort, SUSPENSION_MAX_RATE),
         )
-        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.joint_damping), friction="0")
+        ET.SubElement(joint, "dynamics", damping=_fmt(tuning.pivot_damping), friction="0")
 
     # Wheels: steering knuckle (steerable wheels) then the wheel.
     pivots = {p.name: np.array(p.pivot) for p in (*model.rockers, *model.bogies)}
@@ -331,7 +324,7 @@ def build_urdf(
         parent, offset = names[wheel.mount], centre - pivots[wheel.mount]
         mass = wheel_mass
         if wheel.steerable:
-            knuckle_mass = wheel_mass * HUB_MASS_FRACTION
+            knuckle_mass = wheel_mass * model.masses["hub_fraction"]
             mass = wheel_mass - knuckle_mass
             knuckle = names[f"{wheel.name}.steering"]
             b.link(

@@ -29,6 +29,12 @@ climb, the heading is lethal; otherwise it is not rated. A fully known heading w
 than ``min_known_body`` of the belly patches is rated only when lethal. A cell's cost is the lowest of its
 rated non-lethal headings; 100 when every heading is lethal; unknown (NaN) otherwise — so a tall rock is
 lethal even while the terrain behind it is occluded.
+
+Speed (numba, one thread): wheels are read at their nearest cells through per-heading matrices that make
+the kinematics exact on planes (:func:`plane_exact_suspension`); headings start from the neighbour's best
+and stop as soon as they cannot beat it (ties go to the lowest heading index, so the result does not depend
+on the search order); cells on even map rows and columns are rated first and the others interpolated from
+them where they agree within ``refine_tolerance`` and are all rated and non-lethal, rated exactly elsewhere.
 """
 
 from __future__ import annotations
@@ -160,21 +166,22 @@ def heading_offsets(points: np.ndarray, headings: np.ndarray, resolution: float)
 
 @numba.njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc"})
 def _rate_cell(
-    r, c, first_heading, wheel_top, wheel_step, body_top, pad,
+    r, c, first_heading, wheel_top, wheel_step, body_top, pad, width,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
-    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, heights, values,
+    bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, heights,
 ):  # fmt: skip
     """(cost, tilt, clearance, heading index) of the rover centred on cell (r, c); cost NaN unknown."""
     n_headings, n_wheels = wheel_offsets.shape[0], wheel_offsets.shape[1]
     n_body = body_offsets.shape[1]
     n_rows = suspension.shape[1]
     clearance_span = bottom_z - min_clearance
+    inverse_step, inverse_tilt, inverse_span = 1.0 / max_step, 1.0 / max_tilt, 1.0 / clearance_span
     best = np.inf  # lowest cost of a fully evaluated, non-lethal heading
     best_tilt = np.nan
     best_clearance = np.nan
     best_heading = -1
     all_lethal = True
-    pr, pc = r + pad, c + pad
+    centre = (r + pad) * width + c + pad  # flat index in the padded maps
     # Start from the best heading of a neighbour: neighbours tend to share it, and a good early bound
     # lets the other headings stop early.
     for step_k in range(n_headings):
@@ -183,59 +190,73 @@ def _rate_cell(
         known_wheels = 0
         highest = -np.inf
         for w in range(n_wheels):
-            rn, cn = pr + wheel_offsets[k, w, 0], pc + wheel_offsets[k, w, 1]
-            h = wheel_top[rn, cn]
+            at = centre + wheel_offsets[k, w]
+            h = wheel_top[at]
             heights[w] = h
             if np.isnan(h):
                 continue
             known_wheels += 1
             highest = max(highest, h)
-            s = wheel_step[rn, cn]
-            if s / max_step > step_ratio:
-                step_ratio = s / max_step
+            s = wheel_step[at] * inverse_step
+            if s > step_ratio:
+                step_ratio = s
         if known_wheels < min_known_wheels:
             all_lethal = False  # too little known to say anything
             continue
         partial = known_wheels < n_wheels
+        # Pruning (only once a heading is rated, so lethality is moot): a heading no better than the best
+        # stops; on an exact tie the lower heading index wins, so the result is order-independent.
+        tie_loses = best_heading >= 0 and k > best_heading
+        if MAX_NON_LETHAL * step_ratio > best or (tie_loses and MAX_NON_LETHAL * step_ratio >= best):
+            continue  # a wheel's step alone rules it out
         if partial:
             # Optimistic fill: unknown wheels as high as the highest known one lifts the body, so a
             # belly collision found anyway is certain.
             for w in range(n_wheels):
                 if np.isnan(heights[w]):
                     heights[w] = highest
-        for i in range(n_rows):
-            acc = 0.0
-            for w in range(n_wheels):
-                acc += suspension[k, i, w] * heights[w]
-            values[i] = acc
-        slope_x, slope_y, z0 = values[0], values[1], values[2]
+        slope_x = slope_y = z0 = 0.0
+        for w in range(n_wheels):
+            slope_x += suspension[k, SLOPE_X, w] * heights[w]
+            slope_y += suspension[k, SLOPE_Y, w] * heights[w]
+            z0 += suspension[k, HEIGHT, w] * heights[w]
         tilt = math.atan(math.sqrt(slope_x * slope_x + slope_y * slope_y))
         ratio = step_ratio
         if not partial:
-            ratio = max(ratio, tilt / max_tilt)
-            for j in range(n_rows - 3):  # limits given as tangents
-                if values[3 + j] < joint_low[j] or values[3 + j] > joint_high[j]:
-                    ratio = max(ratio, 1.0)
+            ratio = max(ratio, tilt * inverse_tilt)
+            if MAX_NON_LETHAL * ratio > best or (tie_loses and MAX_NON_LETHAL * ratio >= best):
+                continue
+            for j in range(n_rows - 3):  # joint angles; limits given as tangents
+                angle = 0.0
+                for w in range(n_wheels):
+                    angle += suspension[k, 3 + j, w] * heights[w]
+                if angle < joint_low[j] or angle > joint_high[j]:
+                    ratio = 1.0
+                    break
             if MAX_NON_LETHAL * ratio > best:
-                continue  # cannot beat the best heading (and best < inf: lethality is moot)
+                continue
         # Belly: underside height over each patch (at its lowest corner) minus the patch's top.
         corner = (abs(slope_x) + abs(slope_y)) * slack
         # Clearance below which the heading is lethal or no better than the best one.
         stop_below = bottom_z - clearance_span * min(1.0, best / MAX_NON_LETHAL)
         clearance = np.inf
         seen = 0
+        stopped = False
         for b in range(n_body):
-            top = body_top[pr + body_offsets[k, b, 0], pc + body_offsets[k, b, 1]]
+            top = body_top[centre + body_offsets[k, b]]
             if np.isnan(top):
                 continue
             seen += 1
             underside = z0 + bottom_z + slope_x * body_xy[b, 0] + slope_y * body_xy[b, 1] - corner
             clearance = min(clearance, underside - top)
-            if clearance < stop_below:
-                break  # lethal, or cannot beat the best heading
-        ratio = max(ratio, (bottom_z - clearance) / clearance_span)
+            if clearance < stop_below or (tie_loses and clearance <= stop_below):
+                stopped = True  # lethal, or no better than the best heading
+                break
+        ratio = max(ratio, (bottom_z - clearance) * inverse_span)
         if ratio >= 1.0:
             continue  # lethal heading, whatever the unknown part holds
+        if stopped:
+            continue
         if partial or seen < min_known_body * n_body:
             all_lethal = False  # not lethal as far as known, not known enough to rate
             continue
@@ -253,7 +274,7 @@ def _rate_cell(
 
 @numba.njit(cache=True)
 def _evaluate(
-    wheel_top, wheel_step, body_top, known, pad,
+    wheel_top, wheel_step, body_top, known, pad, width,
     wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
     bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels, tolerance,
     row_parity, col_parity, cost, tilt_out, clearance_out, heading_out,
@@ -263,7 +284,6 @@ def _evaluate(
     rated exactly otherwise (near hazards, unknown terrain and cost edges)."""
     rows, cols = cost.shape
     heights = np.empty(wheel_offsets.shape[1])
-    values = np.empty(suspension.shape[1])
     # "Even" cells are even in the map frame (row + row_parity), so that a window of the map gets the
     # same coarse cells as the whole map.
     for r in range(row_parity % 2, rows, 2):
@@ -272,10 +292,10 @@ def _evaluate(
             if not known[r, c]:
                 continue
             result = _rate_cell(
-                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                r, c, previous, wheel_top, wheel_step, body_top, pad, width,
                 wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
                 bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
-                heights, values,
+                heights,
             )  # fmt: skip
             cost[r, c], tilt_out[r, c], clearance_out[r, c], heading_out[r, c] = result
             if result[3] >= 0:
@@ -318,10 +338,10 @@ def _evaluate(
                 clearance_out[r, c] = total_clearance / n
                 continue
             result = _rate_cell(
-                r, c, previous, wheel_top, wheel_step, body_top, pad,
+                r, c, previous, wheel_top, wheel_step, body_top, pad, width,
                 wheel_offsets, body_offsets, body_xy, suspension, joint_low, joint_high,
                 bottom_z, min_clearance, max_tilt, max_step, slack, min_known_body, min_known_wheels,
-                heights, values,
+                heights,
             )  # fmt: skip
             cost[r, c], tilt_out[r, c], clearance_out[r, c], heading_out[r, c] = result
             if result[3] >= 0:
@@ -369,15 +389,21 @@ def evaluate(
     body_offsets = np.rint(heading_offsets(geometry.body_samples, headings, resolution)).astype(np.int64)
     suspension = plane_exact_suspension(geometry, headings, wheel_offsets, resolution)
     pad = int(max(np.abs(wheel_offsets).max(), np.abs(body_offsets).max())) + 2
+    # Padded with unknown cells so that no lookup leaves the arrays, flattened so that a lookup is one
+    # offset from the centre cell.
     padded = [
-        np.pad(a.astype(np.float64), pad, constant_values=np.nan) for a in (wheel_top, wheel_step, body_top)
+        np.pad(a.astype(np.float64), pad, constant_values=np.nan).ravel()
+        for a in (wheel_top, wheel_step, body_top)
     ]
+    width = known.shape[1] + 2 * pad
+    wheel_flat = wheel_offsets[..., 0] * width + wheel_offsets[..., 1]
+    body_flat = body_offsets[..., 0] * width + body_offsets[..., 1]
     out = {
         name: np.full(known.shape, np.nan, np.float32) for name in ("cost", "tilt", "clearance", "heading")
     }
     _evaluate(
-        *padded, known, pad,
-        wheel_offsets, body_offsets, geometry.body_samples,
+        *padded, known, pad, width,
+        wheel_flat, body_flat, geometry.body_samples,
         suspension, np.tan(geometry.joint_low), np.tan(geometry.joint_high),
         geometry.bottom_z, geometry.min_clearance, geometry.max_tilt, geometry.max_step,
         resolution, min_known_body, min_known_wheels, refine_tolerance,

@@ -70,7 +70,6 @@ class TerrainMapper:
             0,
         )  # fmt: skip
         self.last_fused_ns: int | None = None
-        self.last_fused_pose: np.ndarray | None = None
         self._queue: list[_Cloud] = []
         self._sequence = 0
         self._frames = self._frame_transforms()
@@ -139,7 +138,6 @@ class TerrainMapper:
             self.counters["pose_jumps"] += 1
             self.counters["map_resets"] += 1
             self.grid.clear()
-            self.last_fused_pose = None
             self._event(
                 "pose_jump",
                 f"odometry jumped at {stamp_ns * 1e-9:.3f} s: map cleared, clouds before the jump dropped",
@@ -241,7 +239,6 @@ class TerrainMapper:
         self.counters["clouds_fused"] += 1
         self.counters["points_fused"] += result.points_used
         self.last_fused_ns = cloud.stamp_ns
-        self.last_fused_pose = base_pose
         return True
 
     def update_traversability(self) -> np.ndarray:

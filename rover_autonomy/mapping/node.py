@@ -100,6 +100,9 @@ class TerrainMapperNode(RoverNode):
             level = ERROR if event.error else WARN
             self.warn_throttled(event.key, event.message, level=level)
             self.set_status(level, event.message, **self._values())
+        if any(event.key == "pose_jump" for event in events):
+            # The published maps no longer register with the poses: replace them by the cleared map.
+            self._publish(self.mapper.poses.newest_ns)
         if not fused:
             return
         if not events:

@@ -169,10 +169,12 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
             "world": str(spec.world.path),
             "lockstep": True,
             "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
+            "real_time_factor": 0.0,  # as fast as the lockstep allows
             "camera_rate": spec.camera_rate,
         },
         "path_planner": {"map_to_odom": map_to_odom},
-        "path_follower": {"goal_tolerance": spec.goal_tolerance},
+        # Aim tighter than the verdict: the follower stops by odometry, the verdict is on ground truth.
+        "path_follower": {"goal_tolerance": spec.goal_tolerance / 2},
     }
     for node, params in (spec.overrides or {}).items():
         overrides.setdefault(node, {}).update(params)

@@ -7,7 +7,8 @@ bags. The odometry runs over
 it with the slope correction off; its climb angle and the true slip ``1 − v_true / v_wheel`` are paired in
 time windows and the coefficients (a1, a2, b1) of ``rover_autonomy/odometry/slip.py`` fitted by least
 squares, then written to ``config/slip_model.yaml`` (wheel_odometry's ``slip_model_file``).
-Bad input gets one line on stderr and exit code 2.
+``--sim PLANET`` instead drives the embedded simulator's test slopes (through the base controller
+core) and calibrates on its ground truth. Bad input gets one line on stderr and exit code 2.
 """
 
 from __future__ import annotations
@@ -31,7 +32,24 @@ DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "bags", nargs="+", metavar="BAG", help="rosbag2 directories (or .mcap files) of calibration drives"
+        "bags", nargs="*", metavar="BAG", help="rosbag2 directories (or .mcap files) of calibration drives"
+    )
+    parser.add_argument(
+        "--sim",
+        metavar="PLANET",
+        default=None,
+        help="instead of bags: drive up and down the embedded simulator's test slopes on PLANET (mars, moon)",
+    )
+    parser.add_argument(
+        "--slopes",
+        type=float,
+        nargs="+",
+        default=[5.0, 10.0, 15.0],
+        metavar="DEG",
+        help="test slopes of --sim [deg] (default: 5 10 15)",
+    )
+    parser.add_argument(
+        "--drive-time", type=float, default=20.0, metavar="S", help="--sim: seconds up, then as many down"
     )
     parser.add_argument(
         "--out",
@@ -86,6 +104,11 @@ def read_bag(path: Path, topics: dict[str, str]):
 def run(args: argparse.Namespace) -> int:
     prog = "rover-autonomy calibrate-slip"
     bags = [Path(b) for b in args.bags]
+    if bool(bags) == bool(args.sim):
+        print(f"{prog}: give either recorded drives (BAG ...) or --sim PLANET", file=sys.stderr)
+        return 2
+    if args.sim:
+        return _run_sim(args, prog)
     for bag in bags:
         if not bag.exists():
             print(f"{prog}: no such bag: {bag}", file=sys.stderr)
@@ -111,6 +134,10 @@ def run(args: argparse.Namespace) -> int:
     except (RoverModelError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
+    return _report_and_write(args, prog, fit, ", ".join(str(b) for b in bags))
+
+
+def _report_and_write(args: argparse.Namespace, prog: str, fit, source: str) -> int:
     a1, a2, b1 = fit.model.coefficients
     lo, hi = (math.degrees(v) for v in fit.climb_range)
     print(f"slip model: a1 {a1:.4f} /rad, a2 {a2:.4f} /rad^2, b1 {b1:.4f} /rad")
@@ -121,7 +148,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = Path(args.out) if args.out else slip_model_path(DEFAULTS["slip_model_file"])
     try:
-        save_slip_model(out, fit, source=", ".join(str(b) for b in bags))
+        save_slip_model(out, fit, source=source)
     except OSError as err:
         print(f"{prog}: cannot write {out}: {err.strerror}", file=sys.stderr)
         return 2
@@ -132,6 +159,36 @@ def run(args: argparse.Namespace) -> int:
 class _OneLineParser(argparse.ArgumentParser):
     def error(self, message: str):
         self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _run_sim(args: argparse.Namespace, prog: str) -> int:
+    from rover_autonomy.odometry.sim_drive import calibration_drives, sim_available
+
+    if not sim_available():
+        print(
+            f"{prog}: --sim needs the embedded simulator (rover_autonomy.sim), not installed", file=sys.stderr
+        )
+        return 2
+    if not (all(0 < s <= 30 for s in args.slopes) and 5 <= args.drive_time <= 600 and args.window > 0):
+        print(
+            f"{prog}: --slopes must lie in (0, 30] deg, --drive-time in [5, 600] s, --window > 0",
+            file=sys.stderr,
+        )
+        return 2
+    try:
+        from rover_autonomy.sim.scene import GRAVITY
+
+        if args.sim not in GRAVITY:
+            raise ValueError(f"unknown planet {args.sim!r} (choose one of: {', '.join(sorted(GRAVITY))})")
+        model = load_rover_model(args.rover_model)
+        config = config_from(model, {**DEFAULTS, "gravity": GRAVITY[args.sim]})
+        drives = calibration_drives(model, config, args.sim, tuple(args.slopes), args.drive_time)
+        fit = calibrate_drives(model, config, drives, window=args.window)
+    except (RoverModelError, ValueError) as err:
+        print(f"{prog}: {err}", file=sys.stderr)
+        return 2
+    slopes = "/".join(f"{s:g}" for s in args.slopes)
+    return _report_and_write(args, prog, fit, f"rover_sim {args.sim} test slopes {slopes} deg")
 
 
 def main(argv: list[str] | None = None) -> int:

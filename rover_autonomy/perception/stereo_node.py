@@ -11,8 +11,6 @@ with a throttled warning naming the problem and a diagnostics status; the next g
 
 from __future__ import annotations
 
-import ctypes
-
 import numpy as np
 from sensor_msgs.msg import CameraInfo, Image, PointCloud2, RegionOfInterest
 from stereo_msgs.msg import DisparityImage
@@ -193,27 +191,7 @@ class StereoProcessorNode(RoverNode):
         return points_to_pointcloud(result.points, FIELDS, stamp_ns, frame)
 
 
-def keep_freed_memory() -> bool:
-    """Keep freed heap memory in the process instead of returning it to the kernel (glibc only).
-
-    Every pair allocates and frees a few MB (disparity, cloud, message buffers, OpenCV's cost
-    volume). By default glibc unmaps such blocks and the next pair page-faults them back in, which
-    costs ~2 ms per 640x480 pair here, the dominant overhead beyond the matcher itself. Raising the
-    trim and mmap thresholds, as ROS 2's real-time guidelines do, keeps them mapped. Returns whether
-    the allocator accepted the settings.
-    """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # glibc <malloc.h>
-    trimmed = libc.mallopt(m_trim_threshold, 256 << 20)
-    mapped = libc.mallopt(m_mmap_threshold, 32 << 20)  # glibc's upper limit
-    return bool(trimmed and mapped)
-
-
 def main(args: list[str] | None = None) -> int:
-    keep_freed_memory()
     return run_node(StereoProcessorNode, args)
 
 

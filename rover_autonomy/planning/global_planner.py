@@ -77,6 +77,30 @@ class GridGeometry:
         return np.column_stack([x, y])
 
 
+def cover(
+    costmap: np.ndarray, geometry: GridGeometry, points: list[tuple[float, float]], margin: float
+) -> tuple[np.ndarray, GridGeometry]:
+    """The costmap grown with unknown cells (−1) until it holds every point with ``margin`` [m] to spare.
+
+    A rolling map window is smaller than a rover's traverse: a goal beyond it is planned to through
+    unknown terrain (at the unknown cost), as field planners do, and the plan sharpens as the map grows.
+    Cells keep their world position; the grid is returned unchanged when it already holds the points.
+    """
+    res = geometry.resolution
+    xs = [p[0] for p in points]
+    ys = [p[1] for p in points]
+    x1, y1 = geometry.origin_x + geometry.width * res, geometry.origin_y + geometry.height * res
+    left = max(0, math.ceil((geometry.origin_x - (min(xs) - margin)) / res))
+    bottom = max(0, math.ceil((geometry.origin_y - (min(ys) - margin)) / res))
+    right = max(0, math.ceil((max(xs) + margin - x1) / res))
+    top = max(0, math.ceil((max(ys) + margin - y1) / res))
+    if not (left or bottom or right or top):
+        return costmap, geometry
+    grown = np.pad(costmap, ((bottom, top), (left, right)), constant_values=-1)
+    origin_x, origin_y = geometry.origin_x - left * res, geometry.origin_y - bottom * res
+    return grown, GridGeometry(res, origin_x, origin_y, grown.shape[0], grown.shape[1])
+
+
 @dataclass
 class PlanResult:
     """Outcome of a plan or replan. ``points`` are cell centres from start to goal [m]."""

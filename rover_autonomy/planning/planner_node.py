@@ -27,7 +27,7 @@ from std_srvs.srv import Trigger
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -40,7 +40,7 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
     yaw_to_quaternion,
 )
-from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
@@ -76,6 +76,13 @@ PARAMETERS = (
         unit="m",
     ),
     ParamSpec(
+        "min_replan_interval",
+        1.0,
+        "Shortest interval between replans caused by the rover leaving the plan (odometry time)",
+        range=(0.0, 60.0),
+        unit="s",
+    ),
+    ParamSpec(
         "costmap_timeout",
         5.0,
         "Refuse to plan on a costmap older than this (against the odometry stamp)",
@@ -83,6 +90,14 @@ PARAMETERS = (
         unit="s",
     ),
     ParamSpec("odom_timeout", 1.0, "Odometry older than this is lost", range=(0.05, 60.0), unit="s"),
+    ParamSpec(
+        "max_goal_distance",
+        200.0,
+        "Goals further than this from the rover are refused; nearer goals beyond the costmap window are"
+        " planned to through unknown terrain",
+        range=(1.0, 10000.0),
+        unit="m",
+    ),
     ParamSpec(
         "start_escape_radius",
         0.5,
@@ -117,6 +132,7 @@ class PathPlannerNode(RoverNode):
             raise ValueError(problem)
         self._planner = self._make_planner()
         self._costmap_stamp: int | None = None
+        self._costmap: tuple[np.ndarray, GridGeometry] | None = None  # as received
         self._costmap_frame = ""
         self._pose: tuple[float, float, float] | None = None
         self._pose_stamp: int | None = None
@@ -192,9 +208,18 @@ class PathPlannerNode(RoverNode):
         else:
             self._fail(f"goal rejected: unknown frame {msg.header.frame_id!r} (use map or odom)")
             return
+        if self._pose is not None:
+            distance = math.hypot(goal[0] - self._pose[0], goal[1] - self._pose[1])
+            if distance > self.params.max_goal_distance:
+                self._fail(
+                    f"goal ({position[0]:.2f}, {position[1]:.2f}) is outside the map: {distance:.0f} m away"
+                    f" (max_goal_distance {self.params.max_goal_distance:g} m)"
+                )
+                return
         self._goal = goal
         self._goal_text = f"({position[0]:.2f}, {position[1]:.2f}) in {frame}"
         self.get_logger().info(f"new goal {self._goal_text}")
+        self._install_costmap()
         self._plan_full()
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
@@ -207,7 +232,8 @@ class PathPlannerNode(RoverNode):
             self.warn_throttled("costmap", f"costmap dropped: frame {geo.frame_id!r}, expected odom")
             return
         geometry = GridGeometry(geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1])
-        self._planner.set_costmap(costs, geometry)
+        self._costmap = (costs, geometry)
+        self._install_costmap()
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         self._costmap_frame = "odom"
         if self._goal is not None:
@@ -234,7 +260,10 @@ class PathPlannerNode(RoverNode):
             self._plan_full()
             return
         d = np.hypot(self._plan_points[:, 0] - self._pose[0], self._plan_points[:, 1] - self._pose[1]).min()
-        if d > self.params.max_path_deviation:
+        recent = self._last_full_plan is not None and (
+            0 <= data.stamp_ns - self._last_full_plan < self.params.min_replan_interval * 1e9
+        )
+        if d > self.params.max_path_deviation and not recent:
             self.get_logger().info(f"rover {d:.2f} m off the plan: replanning")
             self._plan_full()
 
@@ -263,6 +292,15 @@ class PathPlannerNode(RoverNode):
         return response
 
     # -- planning -----------------------------------------------------------------------------
+    def _install_costmap(self) -> None:
+        """Hand the planner the latest costmap, grown with unknown cells to hold the goal."""
+        if self._costmap is None:
+            return
+        costs, geometry = self._costmap
+        if self._goal is not None:
+            costs, geometry = cover(costs, geometry, [self._goal], margin=2.0)
+        self._planner.set_costmap(costs, geometry)
+
     def _ready(self) -> str | None:
         """Why planning cannot run now, or None."""
         if self._costmap_stamp is None:
@@ -327,7 +365,9 @@ class PathPlannerNode(RoverNode):
         self._plan_points = None
         self._publish_plan(None)
         self._publish_status(f"failed: {reason}")
-        self.warn_throttled(reason, f"no plan: {reason}", level=ERROR if self._goal is None else WARN)
+        # One severity only: rclpy refuses a log call site that changes severity (node_base logs all
+        # levels from one line), which would kill the node.
+        self.warn_throttled(reason, f"no plan: {reason}")
 
     # -- outputs ------------------------------------------------------------------------------
     def _publish_plan(self, points: np.ndarray | None) -> None:

@@ -1,4 +1,4 @@
-"""``rover-autonomy sim``: run the ``rover_sim`` node standalone in a world.
+"""Run the embedded simulator (node rover_sim) standalone in a world.
 
     rover-autonomy sim --world mars                  # real time, cameras on
     rover-autonomy sim --world moon --rtf 0 --no-cameras

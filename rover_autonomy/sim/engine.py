@@ -11,7 +11,7 @@ model, the configuration (including the seed) and the commands given at each ste
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import mujoco
 import numpy as np
@@ -43,7 +43,6 @@ class SimConfig:
     shadows: bool = False
     multisamples: int = 0  # off-screen MSAA samples: 4x costs about 2x render time on software GL
     solver_iterations: int = 30
-    tuning: rover_mjcf.ActuatorTuning = field(default_factory=rover_mjcf.ActuatorTuning)
 
 
 @dataclass(frozen=True)
@@ -140,7 +139,7 @@ class RoverSim:
         self.world = world
         self.rover = model
         self.config = config = config or SimConfig()
-        spec = compose(world, rover_mjcf.build_rover_spec(model, config.tuning))
+        spec = compose(world, rover_mjcf.build_rover_spec(model))
         spec.option.timestep = config.timestep
         spec.option.integrator = mujoco.mjtIntegrator.mjINT_IMPLICITFAST
         spec.option.iterations = config.solver_iterations
@@ -183,6 +182,8 @@ class RoverSim:
             static = np.flatnonzero(~self.rover_geom & ~self.soil_geom & (m.geom_bodyid == 0))
             self.renderer = StereoRenderer(m, model.stereo, cameras, config.shadows, static)
         self._place_at_start()
+        self._start_position = self.data.xpos[self.base_body].copy()
+        self._light_positions = self.data.light_xpos.copy()
         self.settle()
 
     # -- model indices -------------------------------------------------------------------------
@@ -320,10 +321,15 @@ class RoverSim:
     def step(self, count: int = 1) -> None:
         m, d, dt = self.model, self.data, self.config.timestep
         for _ in range(count):
+            # Set-points ramp at the wheel acceleration and steering rate limits (np.clip is slow here).
             accel = self.rover.wheel_max_accel * dt
-            self.drive_setpoint += np.clip(self.drive_target - self.drive_setpoint, -accel, accel)
+            self.drive_setpoint += np.minimum(
+                np.maximum(self.drive_target - self.drive_setpoint, -accel), accel
+            )
             turn = self.rover.steering.max_rate * dt
-            self.steer_setpoint += np.clip(self.steer_target - self.steer_setpoint, -turn, turn)
+            self.steer_setpoint += np.minimum(
+                np.maximum(self.steer_target - self.steer_setpoint, -turn), turn
+            )
             d.ctrl[self.drive_act] = self.drive_setpoint
             d.ctrl[self.steer_act] = self.steer_setpoint
             self._apply_traction()
@@ -406,12 +412,23 @@ class RoverSim:
     def render_stereo(self) -> tuple[np.ndarray, np.ndarray]:
         if self.renderer is None:
             raise RuntimeError("cameras are disabled in this simulator")
+        self._follow_with_lights()
         return self.renderer.render_pair(self.data)
 
     def render_depth(self, side: str = "left") -> np.ndarray:
         if self.renderer is None:
             raise RuntimeError("cameras are disabled in this simulator")
+        self._follow_with_lights()
         return self.renderer.render_depth(self.data, side)
+
+    def _follow_with_lights(self) -> None:
+        """Directional lights travel with the rover: their shadow maps cover only ±reach around them."""
+        if not self.config.shadows or self.model.nlight == 0:
+            return
+        world_lights = self.model.light_bodyid == 0
+        shift = self.data.xpos[self.base_body] - self._start_position
+        shift[2] = 0.0
+        self.data.light_xpos[world_lights] = self._light_positions[world_lights] + shift
 
     def close(self) -> None:
         if self.renderer is not None:

@@ -82,13 +82,18 @@ PARAMETERS = (
     ParamSpec(
         "joint_state_rate",
         100.0,
-        "Rate of joint_states and sim/slip",
+        "Rate of joint_states",
         range=(1.0, 1000.0),
         unit="Hz",
         read_only=True,
     ),
     ParamSpec(
-        "ground_truth_rate", 50.0, "Rate of ground_truth/odom", range=(1.0, 1000.0), unit="Hz", read_only=True
+        "ground_truth_rate",
+        50.0,
+        "Rate of ground_truth/odom and sim/slip",
+        range=(1.0, 1000.0),
+        unit="Hz",
+        read_only=True,
     ),
     ParamSpec("contacts_rate", 10.0, "Rate of sim/contacts", range=(0.1, 1000.0), unit="Hz", read_only=True),
     ParamSpec("lockstep", False, "Hold sim time after each camera frame until the lockstep topics answer it"),
@@ -108,7 +113,7 @@ PARAMETERS = (
     ),
     ParamSpec(
         "max_tick_wall",
-        0.05,
+        0.01,
         "Longest wall time of one stepping tick, so commands are served",
         range=(0.001, 1.0),
         unit="s",
@@ -206,12 +211,26 @@ class RoverSimNode(RoverNode):
             self._subscribe_gate(gate_topic)
         self._wall = Clock(clock_type=ClockType.STEADY_TIME)
         self._pace_origin = None
-        self.create_timer(0.0005, self._tick, clock=self._wall)
+        self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
         self.set_status(OK, "running", world=world.name)
+        if p.lockstep and not p.cameras:
+            self.get_logger().warning("lockstep holds after camera frames; with cameras off it never holds")
         self.get_logger().info(
             f"simulating world {world.name} (g = {world.gravity} m/s^2, soil {world.soil.name}), "
             f"start {world.start}, cameras {'on' if p.cameras else 'off'}, lockstep {'on' if p.lockstep else 'off'}"
         )
+
+    def _timer_period(self) -> float:
+        """Tick often enough to keep pace (half an IMU period of wall time), never busy-wait."""
+        if self.params.real_time_factor <= 0:
+            return 0.0005
+        return max(0.0005, 0.5 / (self.rover.imu.rate * self.params.real_time_factor))
+
+    def on_parameters_changed(self, changed: dict) -> None:
+        if "real_time_factor" in changed:
+            self._pace_origin = None  # pace from now at the new factor
+            self.destroy_timer(self._timer)
+            self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
 
     # -- inputs --------------------------------------------------------------------------------
     def _on_drive(self, msg: Float64MultiArray) -> None:
@@ -319,10 +338,10 @@ class RoverSimNode(RoverNode):
         msg.position = positions.tolist()
         msg.velocity = rates.tolist()
         self.pub_joints.publish(msg)
-        self._slip_msg.data = self.sim.wheel_slip.tolist()
-        self.pub_slip.publish(self._slip_msg)
 
     def _publish_truth(self, stamp_ns: int) -> None:
+        self._slip_msg.data = self.sim.wheel_slip.tolist()
+        self.pub_slip.publish(self._slip_msg)
         truth = self.sim.ground_truth()
         zeros = self._zero_covariance
         data = OdometryData(

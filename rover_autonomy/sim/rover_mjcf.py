@@ -17,14 +17,13 @@ acceleration limits. Rover geoms collide with the world but not with each other 
 bits), and wheels carry ``condim=1`` with a higher priority: MuJoCo resolves only the normal contact
 force of a wheel, its tangential (traction) force comes from :mod:`.terramechanics`.
 
-Numbers the rover model does not give (servo gains, steering torque, reflected drive inertia) are
-:class:`ActuatorTuning` fields, documented there.
+Servo gains, the steering torque limit, the reflected drive inertia and the pivot damping come from the
+model's ``actuators`` section, shared with the Gazebo description.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import mujoco
 import numpy as np
@@ -35,17 +34,6 @@ from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
 ROVER_CONTYPE = 2
 ROVER_CONAFFINITY = 1
 WHEEL_PRIORITY = 1  # the wheel's condim (1: normal force only) wins over the terrain's
-HUB_MASS_FRACTION = 0.2  # share of a steered wheel's mass in its steering hub [-]
-
-
-@dataclass(frozen=True)
-class ActuatorTuning:
-    steer_kp: float = 400.0  # [N m/rad] steering position servo stiffness
-    steer_kv: float = 40.0  # [N m s/rad] steering servo damping
-    steer_max_torque: float = 120.0  # [N m] steering actuator torque limit
-    drive_kv: float = 150.0  # [N m s/rad] drive velocity servo gain
-    drive_armature: float = 0.1  # [kg m^2] reflected rotor inertia of a geared hub motor
-    joint_damping: float = 0.5  # [N m s/rad] friction of the passive rocker/bogie pivots
 
 
 def camera_name(side: str) -> str:
@@ -108,9 +96,9 @@ def _hinge(body, name: str, axis, lo: float | None = None, hi: float | None = No
     return joint
 
 
-def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) -> mujoco.MjSpec:
+def build_rover_spec(model: RoverModel) -> mujoco.MjSpec:
     """An MjSpec holding only the rover (root body ``base_link`` with a free joint)."""
-    tuning = tuning or ActuatorTuning()
+    tuning = model.actuators
     spec = mujoco.MjSpec()
     spec.modelname = model.name
     spec.compiler.degree = False  # joint ranges in radians, as in the rover model
@@ -169,7 +157,7 @@ def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) ->
             parent = link_body
             wheel_mass = masses["wheel"]
             if wheel.steerable:
-                hub_mass = HUB_MASS_FRACTION * wheel_mass
+                hub_mass = masses["hub_fraction"] * wheel_mass
                 wheel_mass -= hub_mass
                 steer = link_body.add_body()
                 steer.name = f"steer_{wheel.name}"
@@ -220,7 +208,7 @@ def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) ->
         rbody.pos = list(rocker.pivot)
         _set_inertial(rbody, masses["rocker"], _box_inertia(masses["rocker"], (0.8, 0.06, 0.1)))
         _hinge(
-            rbody, rocker.name, (0, 1, 0), rocker.min_angle, rocker.max_angle, damping=tuning.joint_damping
+            rbody, rocker.name, (0, 1, 0), rocker.min_angle, rocker.max_angle, damping=tuning.pivot_damping
         )
         add_wheels(rbody, rocker.pivot, rocker.name)
         for bogie in bogies_on.get(rocker.name, []):
@@ -231,7 +219,7 @@ def build_rover_spec(model: RoverModel, tuning: ActuatorTuning | None = None) ->
             bbody.pos = rel.tolist()
             _set_inertial(bbody, masses["bogie"], _box_inertia(masses["bogie"], (0.7, 0.06, 0.1)))
             _hinge(
-                bbody, bogie.name, (0, 1, 0), bogie.min_angle, bogie.max_angle, damping=tuning.joint_damping
+                bbody, bogie.name, (0, 1, 0), bogie.min_angle, bogie.max_angle, damping=tuning.pivot_damping
             )
             add_wheels(bbody, bogie.pivot, bogie.name)
 

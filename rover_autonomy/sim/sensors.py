@@ -29,8 +29,20 @@ class RenderError(RuntimeError):
     """No usable OpenGL backend for off-screen rendering."""
 
 
+def gl_backend() -> str:
+    """The GL backend MuJoCo chose when it was imported (egl, osmesa or glfw)."""
+    import mujoco
+
+    module = getattr(getattr(mujoco, "GLContext", None), "__module__", "")
+    return (
+        module.rsplit(".", 1)[-1]
+        if module.startswith("mujoco.")
+        else os.environ.get("MUJOCO_GL", "glfw").lower()
+    )
+
+
 def gl_hint() -> str:
-    backend = os.environ.get("MUJOCO_GL", "egl").lower()
+    backend = gl_backend()
     package = GL_PACKAGES.get(backend, "libegl-mesa0")
     return (
         f"MuJoCo cannot render off-screen with MUJOCO_GL={backend}: install the Debian package {package}, "

@@ -11,8 +11,7 @@ the engine applies at the contact point through ``xfrc_applied``. Per wheel cont
   the contact, H(s) = (A c + W tan φ) · [1 − K/(s l) · (1 − exp(−s l / K))], A = b l;
 * drawbar pull DP = H(s) − R_c along the wheel's heading;
 * side force from the slip angle α in the same shear law, with j_y = l |tan α|;
-  the resultant tangential force never exceeds A c + W tan φ.
-
+  the resultant tangential force never exceeds A c + W tan φ;
 * slip sinkage (Lyasko 2010): z = z_0 (1 + |s|)/(1 − 0.5|s|), so a spinning wheel digs in and R_c rises.
 
 Slip ratio s = (ω r − v) / max(|ω r|, |v|, v_ε): driving it equals 1 − v/(ω r) (0 rolling, 1 spinning in
@@ -26,8 +25,9 @@ out near 20° — the knee MER and MSL saw in loose sand). Load enters through s
 resistance grows faster than the load (R_c/W ∝ W^{1/(2n+1)}), so on level ground a heavier wheel
 rolls at more slip (1.6 % → 1.8 % from half to four times the nominal load), and slip sinkage makes a
 slipping, heavily loaded wheel dig in further; the longer contact patch of a loaded wheel mobilises
-shear sooner, so for a given pull (a towed load) the heavier wheel slips less. `steady_slip` gives these
-equilibrium figures.
+shear sooner, so for a given pull (a towed load) the heavier wheel slips less. ``steady_slip`` gives
+these equilibrium figures. The scalar kernels are numba-compiled: the engine calls them for every
+wheel contact at every physics step.
 
 Contacts with rocks (any non-terrain geom) use regularised Coulomb friction of coefficient μ_rock
 in the same force path instead of the soil law.

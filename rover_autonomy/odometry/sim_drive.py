@@ -1,0 +1,130 @@
+"""Closed-loop drives in the embedded simulator: plan -> base controller core -> rover_sim -> odometry.
+
+No ROS: every IMU period (10 ms) the simulator (``rover_autonomy.sim.engine.RoverSim``) steps, its IMU
+sample and joint states go to the odometry core, and the base controller core turns the plan's twist
+into the wheel commands executed next — the same cores the nodes run. Used by the benchmark and by
+``rover-autonomy calibrate-slip --sim``; needs the simulator (MuJoCo), imported lazily.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from rover_autonomy.control.base_controller import BaseController
+from rover_autonomy.control.parameters import limits_from
+from rover_autonomy.odometry.calibration import TRUTH
+from rover_autonomy.odometry.estimator import IMU, JOINTS, OdometryConfig, PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+
+
+def sim_available() -> bool:
+    try:
+        import rover_autonomy.sim.engine  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@dataclass
+class SimRun:
+    stamps: list = field(default_factory=list)  # [s] of the joint_states samples
+    estimates: list = field(default_factory=list)  # OdometryEstimate per sample
+    truth: list = field(default_factory=list)  # (position in odom (3,), yaw [rad] from the start) per sample
+    planar: list = field(default_factory=list)  # naive planar odometry pose (x, y, yaw) per sample
+    true_slip: list = field(default_factory=list)  # mean simulator slip of the driven wheels per sample
+    events: list = field(default_factory=list)  # (topic, stamp, payload) for calibration, when recorded
+    distance: float = 0.0  # [m] driven (3D)
+
+
+def quaternion_yaw(q) -> float:
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def sim_drive(
+    model: RoverModel,
+    world,
+    plan: list[tuple[float, float, float]],
+    config: OdometryConfig,
+    seed: int = 0,
+    record_events: bool = False,
+    settle_after: float = 3.0,
+) -> SimRun:
+    """Drive ``plan`` [(duration [s], vx [m/s], wz [rad/s])] in ``world`` (a ``rover_autonomy.sim``
+    world) and return the odometry against ground truth in ``odom`` (the start pose)."""
+    from rover_autonomy.sim.engine import RoverSim, SimConfig
+
+    sim = RoverSim(world, model, SimConfig(seed=seed))
+    try:
+        return _drive(sim, model, plan, config, record_events, settle_after)
+    finally:
+        sim.close()
+
+
+def _drive(sim, model, plan, config, record_events, settle_after) -> SimRun:
+    controller = BaseController(model, limits_from(model))
+    odometry = WheelOdometry(model, config)
+    reference = PlanarWheelOdometry(model)
+    n, ns = len(model.drive_joints), len(model.steer_joints)
+    start = sim.ground_truth()
+    yaw0 = quaternion_yaw(start.quaternion)
+    to_odom = rpy_to_matrix(0.0, 0.0, yaw0).T
+    ticks = max(1, round((1.0 / model.imu.rate) / sim.config.timestep))
+    ends = np.cumsum([step[0] for step in plan])
+    run = SimRun()
+    previous = start.position.copy()
+    while True:
+        sim.step(ticks)
+        t = sim.time_ns * 1e-9
+        if t > ends[-1] + settle_after:
+            return run
+        imu = sim.imu_sample()
+        names, positions, velocities = sim.joint_state()
+        truth = sim.ground_truth()
+        odometry.add_imu(t, imu.angular_velocity, imu.linear_acceleration)
+        estimates = odometry.add_joint_state(t, names, positions, velocities)
+        pose = reference.add(t, positions[n : n + ns], velocities[:n])
+        if record_events:
+            run.events.append((IMU, t, (imu.angular_velocity.copy(), imu.linear_acceleration.copy())))
+            run.events.append((JOINTS, t, (list(names), positions.tolist(), velocities.tolist())))
+            run.events.append((TRUTH, t, float(truth.linear[0])))
+        run.distance += float(np.linalg.norm(truth.position - previous))
+        previous = truth.position.copy()
+        for estimate in estimates:
+            run.stamps.append(t)
+            run.estimates.append(estimate)
+            run.truth.append(
+                (to_odom @ (truth.position - start.position), quaternion_yaw(truth.quaternion) - yaw0)
+            )
+            run.planar.append(pose)
+            driven = np.abs(sim.drive_setpoint) > 0.5
+            run.true_slip.append(float(np.mean(sim.wheel_slip[driven])) if driven.any() else 0.0)
+        segment = int(np.searchsorted(ends, t))
+        if segment < len(plan):
+            controller.set_command(t, plan[segment][1], plan[segment][2])
+        controller.set_steering_feedback(t, positions[n : n + ns])
+        out = controller.update(t)
+        sim.command_drive(out.drive)
+        sim.command_steer(out.steer)
+
+
+def calibration_drives(
+    model: RoverModel,
+    config: OdometryConfig,
+    planet: str,
+    slopes=(5.0, 10.0, 15.0),
+    seconds: float = 20.0,
+    seed: int = 0,
+) -> list[list]:
+    """Event streams of drives up and back down the simulator's test slopes (for the slope model)."""
+    from rover_autonomy.sim.scene import resolve_world
+
+    drives = []
+    for degrees in slopes:
+        world = resolve_world(f"slope:{degrees:g}:{planet}")
+        plan = [(seconds, 0.3, 0.0), (seconds, -0.3, 0.0)]
+        drives.append(sim_drive(model, world, plan, config, seed, record_events=True).events)
+    return drives
