@@ -64,10 +64,11 @@ NODE_IO: dict[str, NodeIO] = {
         # The follower's state asks for replans (blocked) and ends goals (reached); without the
         # follower in a replay, the recorded state plays its part.
         optional_inputs=("goal_pose", "navigation/state"),
-        outputs=("plan",),
+        outputs=("plan", "navigation/plan_status"),
     ),
     "path_follower": NodeIO(
         inputs=("plan", "terrain/costmap", "odom"),
+        optional_inputs=("navigation/plan_status",),
         outputs=("cmd_vel", "navigation/state"),
     ),
 }
