@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     report = build_report(bag, playlist, result, time.monotonic() - started)
     report["parameters"] = overrides
 
-    code = 0 if result.complete else 1
+    code = 0 if result.complete else 130 if result.failure_reason.startswith("interrupted") else 1
     if args.expected is not None and result.complete:
         if args.update:
             _store_expected(result.outputs, args.expected)
