@@ -10,7 +10,8 @@ Writes ``DIR/outputs`` (an MCAP bag of the nodes' outputs), ``DIR/nodes.log`` an
 costmaps and plans against the recorded ones, fingerprints of the outputs (equal fingerprints =
 bit-identical replays) and, with ``--expected``, the regression verdict against committed outputs
 (tolerances in docs/replay.md). ``--update`` replaces the expected outputs with this replay's.
-Exit code 0 when the replay completed (and the regression passed), 1 otherwise, 2 for bad arguments.
+Exit code 0 when the replay completed (and the regression passed), 1 otherwise, 2 for bad arguments,
+130 when interrupted.
 """
 
 from __future__ import annotations
