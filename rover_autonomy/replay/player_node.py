@@ -13,6 +13,8 @@ Nothing here spins on its own: :meth:`Player.play` drives the executor it is giv
 
 from __future__ import annotations
 
+import heapq
+import os
 import random
 import signal
 import threading
@@ -40,7 +42,7 @@ from rover_autonomy.replay.bag import (
     cdr_stamp_ns,
     stamp_layout,
 )
-from rover_autonomy.replay.playlist import Playlist
+from rover_autonomy.replay.playlist import Playlist, relay_topic
 from rover_autonomy.replay.quiescence import ProcessActivity, busiest, idle
 from rover_autonomy.replay.recorder_node import message_class
 from rover_autonomy.resources import config_dir
@@ -49,7 +51,7 @@ from rover_autonomy.ros_common.conversions import ns_to_stamp
 
 # Below this share of one CPU over the settle window, the node processes count as idle.
 BUSY_FRACTION = 0.05
-# [s] after the player has seen both ends of every node-to-node link, for the nodes to match them.
+# [s] at least, between the nodes matching the player's topics and the first message.
 LINK_GRACE = 1.0
 # [s] of idle node processes that end the start-up (imports, JIT compiles, discovery) before playing.
 STARTUP_QUIET = 0.5
@@ -71,6 +73,7 @@ class PlayStats:
     settle_timeouts: int = 0  # barriers at which the nodes never went quiet
     settle_windows: int = 0  # samples taken while settling, all barriers together
     busy_windows: int = 0  # of which found the node processes busy
+    relayed: int = 0  # outputs republished to the nodes consuming them
     sim_start_ns: int | None = None
     sim_end_ns: int | None = None
     wall_s: float = 0.0
@@ -95,13 +98,23 @@ class Player(Node):
             topic: self.create_publisher(message_class(msgtype), absolute(topic), qos.for_topic(topic))
             for topic, msgtype in playlist.played.items()
         }
+        # Outputs one selected node feeds another are relayed: the player is the only publisher of
+        # every topic a node consumes, so it orders all of a node's inputs and sees every link matched.
+        self.relays = {
+            topic: self.create_publisher(
+                message_class(playlist.outputs[topic]), absolute(topic), qos.for_topic(topic)
+            )
+            for topic in playlist.forwarded
+        }
+        self.relay_queue: list[tuple[int, str, int, bytes]] = []  # (stamp, topic, arrival, raw)
+        self._arrivals = 0
         self.subscriptions_by_topic = {}
         for topic, msgtype in playlist.outputs.items():
             outputs.add_topic(topic, msgtype, _qos_name(topic))
             stamped = bool(stamp_layout(TYPESTORE, msgtype))
             self.subscriptions_by_topic[topic] = self.create_subscription(
                 message_class(msgtype),
-                absolute(topic),
+                relay_topic(topic) if topic in self.relays else absolute(topic),
                 lambda raw, t=topic, s=stamped: self._on_output(t, s, raw),
                 qos.for_topic(topic),
                 raw=True,
@@ -110,9 +123,12 @@ class Player(Node):
     def _on_output(self, topic: str, stamped: bool, raw: bytes) -> None:
         self.outputs.write(topic, self.sim_now_ns, raw)
         self.last_output_wall = time.monotonic()
+        stamp = cdr_stamp_ns(raw) if stamped else self.sim_now_ns
         if stamped:
-            stamp = cdr_stamp_ns(raw)
             self.newest_stamp[topic] = max(stamp, self.newest_stamp.get(topic, stamp))
+        if topic in self.relays:
+            self._arrivals += 1
+            heapq.heappush(self.relay_queue, (stamp, topic, self._arrivals, bytes(raw)))
 
     # -- waiting -------------------------------------------------------------------------------
     def _spin_until(
@@ -145,7 +161,8 @@ class Player(Node):
         ``grace`` s after everything else matched is played anyway; those topics are returned."""
 
         def unmatched_inputs() -> list[str]:
-            return [t for t, p in self.publishers_by_topic.items() if p.get_subscription_count() == 0]
+            publishers = {**self.publishers_by_topic, **self.relays}
+            return [t for t, p in publishers.items() if p.get_subscription_count() == 0]
 
         def unmatched_outputs() -> list[str]:
             return [t for t, s in self.subscriptions_by_topic.items() if s.get_publisher_count() == 0]
@@ -155,29 +172,16 @@ class Player(Node):
             names += [f"subscriber of {t}" for t in unmatched_inputs()]
             return ", ".join(names)
 
-        needed = set(self.playlist.answers) | {
-            a.topic for answers in self.playlist.answers.values() for a in answers
-        }
+        needed = set(self.playlist.answers) | set(self.relays)
 
         def core_ready() -> bool:
             return not unmatched_outputs() and not needed & set(unmatched_inputs())
 
-        def unlinked() -> list[str]:
-            """Links between the nodes (odometry -> mapper) not yet visible at both ends."""
-            missing = []
-            for topic, producer, consumer in self.playlist.links:
-                publishers = {i.node_name for i in self.get_publishers_info_by_topic(absolute(topic))}
-                subscribers = {i.node_name for i in self.get_subscriptions_info_by_topic(absolute(topic))}
-                if producer not in publishers or consumer not in subscribers:
-                    missing.append(f"{producer} -> {consumer} on {topic}")
-            return missing
-
-        if not self._spin_until(executor, lambda: core_ready() and not unlinked(), timeout, abort):
-            problems = describe() or ", ".join(unlinked())
-            raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {problems}")
-        # The player sees both ends of every link; the nodes match them in the same discovery exchange,
-        # but a node still importing or compiling handles it late. Wait until every node process has
-        # been idle for a while (start-up done, discovery handled), and at least LINK_GRACE.
+        if not self._spin_until(executor, core_ready, timeout, abort):
+            raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {describe()}")
+        # Every topic a node consumes comes from the player (relays included), so the matches above
+        # cover every link. Still, let the node processes finish starting (imports, JIT compiles):
+        # wait until they have been idle for a while, and at least LINK_GRACE.
         started = time.monotonic()
         self._settle(executor, STARTUP_QUIET, timeout, abort, activity)
         self._spin_until(executor, lambda: time.monotonic() - started >= LINK_GRACE, LINK_GRACE + 1, abort)
@@ -298,6 +302,16 @@ class Player(Node):
             self.played_up_to[message.topic] = stamp
             self.expected += [(a, stamp) for a in self.playlist.answers.get(message.topic, ())]
             self._barrier(executor, self._due(), stamp, stats, abort, answer_timeout, settle, activity)
+            self._relay(executor, stamp, stats, abort, answer_timeout, settle, activity)
+
+    def _relay(self, executor, stamp, stats, abort, answer_timeout, settle, activity) -> None:
+        """Republish the relayed outputs that came in, one at a time in (stamp, topic, arrival) order,
+        each followed by a barrier; what those produce joins the queue, until nothing is left."""
+        while self.relay_queue:
+            _, topic, _, raw = heapq.heappop(self.relay_queue)
+            self.relays[topic].publish(raw)
+            stats.relayed += 1
+            self._barrier(executor, {}, stamp, stats, abort, answer_timeout, settle, activity)
 
     def _due(self) -> dict[str, int]:
         """Expected answers that can come now: answer topic -> the stamp it must reach."""
@@ -370,6 +384,23 @@ def _qos_name(topic: str) -> str:
 REPLAY_DOMAINS = range(101, 233)
 
 
+def prefer_large_data_transport() -> bool:
+    """Use Fast DDS's large-data transports (shared memory and TCP on this host) for this process and
+    the nodes it starts, unless FASTDDS_BUILTIN_TRANSPORTS is set or DDS already runs here (all
+    participants of a domain must agree). Over the default UDP a 300 kB image is fragmented and a lost
+    fragment waits for a heartbeat: a message that long in flight is invisible to the barrier."""
+    if "FASTDDS_BUILTIN_TRANSPORTS" in os.environ:
+        return False
+    try:
+        threads = [(task / "comm").read_text() for task in Path("/proc/self/task").iterdir()]
+    except OSError:
+        return False
+    if any(name.startswith("dds.") for name in threads):
+        return False
+    os.environ["FASTDDS_BUILTIN_TRANSPORTS"] = "LARGE_DATA"
+    return True
+
+
 def quiet_domain(attempts: int = 8, listen: float = 0.5) -> int:
     """A DDS domain in which no other ROS node shows up within ``listen`` s of discovery."""
     rng = random.SystemRandom()
@@ -433,6 +464,15 @@ def replay(
         for step in graph.launch_plan("replay", str(config_dir()), overrides)
         if step["name"] in playlist.nodes
     ]
+    for step in plan:
+        step["remappings"] = [
+            *step["remappings"],
+            *(
+                (topic, relay_topic(topic))
+                for topic, producer in playlist.forwarded.items()
+                if producer == step["name"]
+            ),
+        ]
     missing = sorted(set(playlist.nodes) - {step["name"] for step in plan})
     if missing:
         raise LaunchError(f"node(s) not in the replay profile of the graph: {', '.join(missing)}")

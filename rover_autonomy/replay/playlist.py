@@ -93,6 +93,17 @@ class Playlist:
     reference: tuple[str, ...]  # recorded topics used by the report
     links: tuple[tuple[str, str, str], ...] = ()  # (topic, producing node, consuming node) among the nodes
 
+    @property
+    def forwarded(self) -> dict[str, str]:
+        """Outputs other selected nodes consume -> the node producing them. The player relays these:
+        the producer publishes on :func:`relay_topic`, the player republishes on the contract name."""
+        return {topic: producer for topic, producer, _ in self.links}
+
+
+def relay_topic(topic: str) -> str:
+    """Where a producing node publishes a relayed output during a replay (the player listens there)."""
+    return f"/replay/relay/{topic}"
+
 
 def expected_type(topic: str) -> str:
     return ros_type(TOPICS[topic].type)

@@ -151,7 +151,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     from rover_autonomy.bringup.launcher import LaunchError
-    from rover_autonomy.replay.player_node import replay
+    from rover_autonomy.replay.player_node import prefer_large_data_transport, replay
+
+    prefer_large_data_transport()
 
     started = time.monotonic()
     print(
@@ -261,6 +263,7 @@ def build_report(bag, playlist, result, wall_s: float) -> dict:
             "settle_timeouts": stats.settle_timeouts,
             "settle_windows": stats.settle_windows,
             "busy_windows": stats.busy_windows,
+            "relayed": stats.relayed,
             "play_wall_s": round(stats.wall_s, 3),
         },
         "warnings": [*playlist.warnings, *result.warnings],
