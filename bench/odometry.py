@@ -222,13 +222,18 @@ def simulator_figures(model, seed: int) -> None:
     )
     flat_world = terrain_world(np.zeros((161, 161)), 0.5, planet="mars", name="flat_80m")
     plan = [(30, 0.3, 0.0), (25, 0.3, 0.12), (8, 0.0, 0.4), (40, 0.3, -0.08), (8, 0.0, -0.4), (30, 0.3, 0.05)]
-    plan.append((30, 0.3, 0.0))
+    plan += [(30, 0.3, 0.0), (20, 0.3, -0.05)]  # >= 50 m on flat ground
     flat = sim_drive(model, flat_world, plan, config(model, slip_model=fit.model), seed)
     report_sim("flat: arcs + point turns", flat)
     mars = resolve_world("mars")
     for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
-        rough = sim_drive(model, mars, plan, config(model, gravity=mars.gravity, slip_model=slip_model), seed)
+        cfg = config(model, gravity=mars.gravity, slip_model=slip_model)
+        rough = sim_drive(model, mars, plan, cfg, seed)
         report_sim(f"mars world, {label}", rough)
+        # The blind plan wedges the rover against a rock: the figure up to that moment.
+        until = sim_drive(model, mars, plan, cfg, seed, stop_when_stuck=5.0)
+        if until.stuck_at is not None:
+            report_sim(f"  until wedged ({until.stuck_at:.0f} s)", until)
     climb_world = resolve_world("slope:15:mars")
     for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
         run = sim_drive(model, climb_world, [(30, 0.3, 0.0)], config(model, slip_model=slip_model), seed + 1)

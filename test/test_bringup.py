@@ -2,6 +2,7 @@
 
 import ast
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -196,6 +197,8 @@ def test_ctrl_c_stops_every_child(heartbeat, tmp_path):
         (["launch", "replay", "--param", "nobody.x=1"], "parameter overrides for nodes not in profile"),
         (["params", "nobody"], "unknown node 'nobody'"),
         (["frobnicate"], "invalid choice: 'frobnicate'"),
+        (["launch", "sim", "--world", "nowhere"], "world 'nowhere'"),
+        (["launch", "replay", "--world", "moon"], "--world applies to the sim profile"),
     ],
 )
 def test_cli_answers_bad_arguments_in_one_line(argv, message):
@@ -208,3 +211,25 @@ def test_cli_answers_bad_arguments_in_one_line(argv, message):
     assert result.returncode == 2
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.stderr
+
+
+def test_sim_launch_puts_map_to_odom_at_the_worlds_start():
+    from rover_autonomy.resources import worlds_dir
+    from rover_autonomy.worlds.world import load_world
+
+    result = subprocess.run(
+        [sys.executable, "-m", "rover_autonomy.bringup.cli", "launch", "sim", "--world", "moon", "--dry-run"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    start = load_world(worlds_dir() / "moon").start
+    params = {}
+    for line in result.stdout.splitlines():
+        words = shlex.split(line)
+        node = next(w for w in words if w.startswith("__node:=")).split(":=")[1]
+        values = [words[i + 1] for i, w in enumerate(words) if w == "-p"]
+        params[node] = dict(v.split(":=", 1) for v in values)
+    assert yaml.safe_load(params["rover_sim"]["world"]) == str(worlds_dir() / "moon")
+    assert yaml.safe_load(params["path_planner"]["map_to_odom"]) == [start.x, start.y, start.yaw]

@@ -198,3 +198,17 @@ def test_implausible_wheel_rates_are_ignored(model, drive):
     assert "implausible-rate" in keys(odometry)
     assert results[-1].wheel_weights[1] == 0.0
     assert error(drive, results) < 0.02 * drive.distance
+
+
+def test_gravity_is_measured_at_start_and_a_foreign_slip_model_is_not_used(model, drive):
+    from rover_autonomy.odometry.slip import SlopeSlipModel
+
+    lunar_model = SlopeSlipModel(3.0, 0.0, 0.0)  # calibrated on the Moon: must not act on Mars
+    config = OdometryConfig.from_model(model, gravity=0.0, slip_model=lunar_model, slip_model_gravity=1.62)
+    odometry = WheelOdometry(model, config)
+    results = feed(odometry, model, drive)
+    issues = odometry.pop_issues()
+    measured = next(i for i in issues if i.key == "gravity")
+    assert float(measured.message.split(": ")[1].split()[0]) == pytest.approx(3.711, rel=0.02)
+    assert any(i.key == "slip-model-planet" for i in issues)
+    assert error(drive, results) < 0.02 * drive.distance  # no slope correction applied

@@ -120,7 +120,7 @@ def test_the_calibrated_slip_model_is_loaded_and_a_broken_one_refused(ros, tmp_p
     node = ros.node(WheelOdometryNode(context=ros.context))
     assert node.slip_model is not None and node.slip_model.coefficients[0] > 0  # config/slip_model.yaml
     broken = tmp_path / "slip.yaml"
-    broken.write_text("coefficients: [1.0, nan]\n")
+    broken.write_text("coefficients: [1.0, .nan, 0.0]\n")
     with pytest.raises(ValueError, match="3 finite numbers"):
         WheelOdometryNode(
             context=ros.context, parameter_overrides=[Parameter("slip_model_file", value=str(broken))]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 
 from rover_autonomy.bringup import graph
@@ -57,11 +58,18 @@ def _overrides(items: list[tuple[str, str, object]]) -> dict[str, dict[str, obje
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
-    from rover_autonomy.bringup import launcher
+    from rover_autonomy.bringup import launcher, ros_profiles
     from rover_autonomy.resources import config_dir
 
     try:
-        plan = graph.launch_plan(args.profile, str(config_dir()), _overrides(args.param))
+        if args.world is not None and args.profile != "sim":
+            raise ValueError("--world applies to the sim profile (use ros2 launch for gazebo worlds)")
+        if args.profile == "sim":
+            setup = ros_profiles.sim_setup(args.world or "mars")
+            ros_profiles.merge_overrides(setup.overrides, _overrides(args.param))
+            plan = setup.plan("sim", str(config_dir()))
+        else:
+            plan = graph.launch_plan(args.profile, str(config_dir()), _overrides(args.param))
         launcher.Launcher(plan).check()
     except (ValueError, launcher.LaunchError) as err:
         print(f"rover-autonomy launch: {err}", file=sys.stderr)
@@ -69,12 +77,16 @@ def cmd_launch(args: argparse.Namespace) -> int:
     if args.dry_run:
         for step in plan:
             if step["package"] == graph.PACKAGE:
-                print(" ".join(launcher.node_command(step)))
+                print(shlex.join(launcher.node_command(step)))
             else:
-                print(
-                    f"ros2 run {step['package']} {step['executable']} "
-                    + " ".join(launcher.foreign_arguments(step))
-                )
+                command = [
+                    "ros2",
+                    "run",
+                    step["package"],
+                    step["executable"],
+                    *launcher.foreign_arguments(step),
+                ]
+                print(shlex.join(command))
         return 0
     return launcher.run(plan)
 
@@ -132,6 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
         type=_parse_override,
         metavar="NODE.NAME=VALUE",
         help="override a node parameter (repeatable)",
+    )
+    launch.add_argument(
+        "--world", default=None, help="sim profile: moon, mars (default) or a world directory"
     )
     launch.add_argument("--dry-run", action="store_true", help="print the commands instead of running them")
     launch.set_defaults(handler=cmd_launch)

@@ -60,6 +60,8 @@ def generate(profile: str, extra_actions=()):
         return LaunchDescription([*_gazebo(), *extra_actions])
     if profile == "hardware":
         return LaunchDescription([*_hardware(), *extra_actions])
+    if profile == "sim":
+        return LaunchDescription([*_sim(), *extra_actions])
     return LaunchDescription([*extra_actions, *_nodes(graph.launch_plan(profile, _config_dir()))])
 
 
@@ -126,6 +128,23 @@ def _gazebo() -> list:
         ),
         OpaqueFunction(function=setup),
     ]
+
+
+def _sim() -> list:
+    from launch.actions import DeclareLaunchArgument, OpaqueFunction
+    from launch.substitutions import LaunchConfiguration
+
+    def setup(context):
+        try:
+            prepared = ros_profiles.sim_setup(LaunchConfiguration("world").perform(context))
+        except ValueError as err:
+            raise RuntimeError(str(err)) from err
+        return _nodes(prepared.plan("sim", _config_dir()))
+
+    world = DeclareLaunchArgument(
+        "world", default_value="mars", description="moon, mars or a world directory"
+    )
+    return [world, OpaqueFunction(function=setup)]
 
 
 def _hardware() -> list:

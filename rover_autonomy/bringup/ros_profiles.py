@@ -107,13 +107,32 @@ def _start_overrides(profile: str, start: tuple[float, float, float]) -> dict[st
     return overrides
 
 
-def _merge(into: dict[str, dict[str, object]], more: dict[str, dict[str, object]]) -> None:
+def merge_overrides(into: dict[str, dict[str, object]], more: dict[str, dict[str, object]]) -> None:
     for name, params in more.items():
         into.setdefault(name, {}).update(params)
 
 
 def _in_profile(profile: str, name: str) -> bool:
     return any(n.name == name for n in graph.nodes_for(profile))
+
+
+# -- sim -------------------------------------------------------------------------------------------
+
+
+def sim_setup(world: str) -> ProfileSetup:
+    """The embedded simulator on ``world`` (moon, mars or a world directory), map -> odom at its start."""
+    from rover_autonomy.resources import worlds_dir
+    from rover_autonomy.worlds.world import WorldError, load_world
+
+    path = worlds_dir() / world if world in ("moon", "mars") else Path(world)
+    try:
+        loaded = load_world(path)
+    except WorldError as err:
+        raise ProfileError(f"world {world!r}: {err}") from err
+    setup = ProfileSetup(overrides={"rover_sim": {"world": str(path)}})
+    start = loaded.start
+    merge_overrides(setup.overrides, _start_overrides("sim", (start.x, start.y, start.yaw)))
+    return setup
 
 
 # -- gazebo ----------------------------------------------------------------------------------------
@@ -163,10 +182,10 @@ def gazebo_setup(
     )
     setup = ProfileSetup(resource_path=str(folder))
     setup.overrides["robot_state_publisher"] = {"robot_description": urdf}
-    _merge(setup.overrides, _start_overrides("gazebo", (x, y, yaw)))
+    merge_overrides(setup.overrides, _start_overrides("gazebo", (x, y, yaw)))
     # Gazebo's CameraInfo carries no baseline (right P[3] = 0): the stereo node takes it from the model.
     if _in_profile("gazebo", "stereo_processor") and "baseline" in node_parameter_names("stereo_processor"):
-        _merge(setup.overrides, {"stereo_processor": {"baseline": model.stereo.baseline}})
+        merge_overrides(setup.overrides, {"stereo_processor": {"baseline": model.stereo.baseline}})
     setup.arguments["map_to_odom"] = ["--x", repr(x), "--y", repr(y), "--yaw", repr(yaw)]
     setup.arguments["spawn_rover"] = [
         "-x",
@@ -225,7 +244,7 @@ def hardware_setup(values: dict[str, object]) -> ProfileSetup:
     setup.overrides["robot_state_publisher"] = {
         "robot_description": build_urdf(load_rover_model(), gazebo=False)
     }
-    _merge(setup.overrides, _start_overrides("hardware", start))
+    merge_overrides(setup.overrides, _start_overrides("hardware", start))
     x, y, yaw = start
     setup.arguments["map_to_odom"] = ["--x", repr(x), "--y", repr(y), "--yaw", repr(yaw)]
     # Camera info always comes from the drivers; IMU and joint states too.
@@ -250,7 +269,7 @@ def hardware_setup(values: dict[str, object]) -> ProfileSetup:
                 raise ProfileError(
                     "rectify: stereo_node needs the stereo_processor node in the hardware profile"
                 )
-            _merge(setup.overrides, {"stereo_processor": {"rectify": True}})
+            merge_overrides(setup.overrides, {"stereo_processor": {"rectify": True}})
     setup.our_remappings = [(src, dst) for src, dst in remap if src != dst]
     if topics["joint_states"] != DRIVER_TOPICS["joint_states"]:
         # robot_state_publisher turns the joint states into TF of the suspension and wheels.

@@ -27,8 +27,8 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
-from rover_autonomy.bringup import graph
 from rover_autonomy.bringup.launcher import Launcher
+from rover_autonomy.bringup.ros_profiles import merge_overrides, sim_setup
 from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.resources import config_dir
@@ -160,27 +160,22 @@ class Progress:
 
 def mission_plan(spec: MissionSpec) -> list[dict]:
     """The sim profile's launch plan with the mission's world, start pose, lockstep and goal tolerance."""
-    start = spec.world.start
-    map_to_odom = [start.x, start.y, start.yaw]
+    setup = sim_setup(str(spec.world.path))
     overrides: dict[str, dict[str, object]] = {
         # Lockstep on the costmap: the slowest chain (stereo -> mapping) answers every camera frame; the
         # follower then decides on odometry with that costmap, whatever the machine load.
         "rover_sim": {
-            "world": str(spec.world.path),
             "lockstep": True,
             "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
             "real_time_factor": 0.0,  # as fast as the lockstep allows
             "camera_rate": spec.camera_rate,
         },
-        "path_planner": {"map_to_odom": map_to_odom},
         # Aim tighter than the verdict: the follower stops by odometry, the verdict is on ground truth.
         "path_follower": {"goal_tolerance": spec.goal_tolerance / 2},
     }
-    for node, params in (spec.overrides or {}).items():
-        overrides.setdefault(node, {}).update(params)
-    present = {n.name for n in graph.nodes_for("sim")}
-    overrides = {name: params for name, params in overrides.items() if name in present}
-    return graph.launch_plan("sim", str(config_dir()), overrides)
+    merge_overrides(setup.overrides, overrides)
+    merge_overrides(setup.overrides, spec.overrides or {})
+    return setup.plan("sim", str(config_dir()))
 
 
 def run_mission(spec: MissionSpec, echo=print) -> dict:

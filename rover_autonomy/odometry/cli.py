@@ -59,7 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--dry-run", action="store_true", help="print the fit, write nothing")
     parser.add_argument(
-        "--gravity", type=float, default=DEFAULTS["gravity"], help="planet gravity of the drive [m/s^2]"
+        "--gravity", type=float, default=3.711, help="planet gravity of the recorded drive [m/s^2] (Mars)"
     )
     parser.add_argument("--window", type=float, default=1.0, help="averaging window of the slip pairs [s]")
     parser.add_argument(
@@ -134,10 +134,10 @@ def run(args: argparse.Namespace) -> int:
     except (RoverModelError, ValueError) as err:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
-    return _report_and_write(args, prog, fit, ", ".join(str(b) for b in bags))
+    return _report_and_write(args, prog, fit, ", ".join(str(b) for b in bags), args.gravity)
 
 
-def _report_and_write(args: argparse.Namespace, prog: str, fit, source: str) -> int:
+def _report_and_write(args: argparse.Namespace, prog: str, fit, source: str, gravity: float) -> int:
     a1, a2, b1 = fit.model.coefficients
     lo, hi = (math.degrees(v) for v in fit.climb_range)
     print(f"slip model: a1 {a1:.4f} /rad, a2 {a2:.4f} /rad^2, b1 {b1:.4f} /rad")
@@ -148,7 +148,7 @@ def _report_and_write(args: argparse.Namespace, prog: str, fit, source: str) -> 
         return 0
     out = Path(args.out) if args.out else slip_model_path(DEFAULTS["slip_model_file"])
     try:
-        save_slip_model(out, fit, source=source)
+        save_slip_model(out, fit, source=source, gravity=gravity)
     except OSError as err:
         print(f"{prog}: cannot write {out}: {err.strerror}", file=sys.stderr)
         return 2
@@ -188,7 +188,8 @@ def _run_sim(args: argparse.Namespace, prog: str) -> int:
         print(f"{prog}: {err}", file=sys.stderr)
         return 2
     slopes = "/".join(f"{s:g}" for s in args.slopes)
-    return _report_and_write(args, prog, fit, f"rover_sim {args.sim} test slopes {slopes} deg")
+    source = f"rover_sim {args.sim} test slopes {slopes} deg"
+    return _report_and_write(args, prog, fit, source, GRAVITY[args.sim])
 
 
 def main(argv: list[str] | None = None) -> int:

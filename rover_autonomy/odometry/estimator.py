@@ -5,7 +5,8 @@ equal stamps), so the output depends only on the input sequence — bit-identica
 updates one :class:`~rover_autonomy.odometry.ekf.Ekf`:
 
 * IMU: the gyro measures the body rates; the accelerometer's specific force measures roll and pitch
-  through gravity (planet gravity from the parameters) together with the body acceleration — its noise is
+  through gravity (planet gravity from the parameters, or measured at start) together with the body
+  acceleration — its noise is
   inflated when the rover is not quasi-static, so tilt is corrected by gravity mostly when it is
   observable. Saturated axes are not fused.
 * joint_states: the body velocity from all wheels by robust least squares over the layout, with contact
@@ -52,7 +53,8 @@ RATES_INDICES = (State.VROLL, State.VPITCH, State.VYAW)
 
 @dataclass(frozen=True)
 class OdometryConfig:
-    gravity: float = 3.711  # [m/s^2] planet gravity (Mars)
+    gravity: float = 3.711  # [m/s^2] planet gravity (Mars); 0: measured by the accelerometer at start
+    slip_model_gravity: float = 0.0  # [m/s^2] gravity the slip model was calibrated under (0: unknown)
     gyro_sigma: float = 1.7e-3  # [rad/s] per sample
     accel_sigma: float = 0.05  # [m/s^2] per sample (noise, bias and vibration)
     gyro_range: float = 8.7  # [rad/s] saturation
@@ -226,6 +228,8 @@ class WheelOdometry:
         self._weights = np.ones(len(self.model.wheels))
         self._imu_ok = False
         self._last_issue: tuple[float | None, Issue | None] = (None, None)
+        self._gravity = self.config.gravity if self.config.gravity > 0 else 9.80665
+        self._slip_model = self.config.slip_model
 
     def add_joint_state(self, stamp: float, names, positions, velocities) -> list[OdometryEstimate]:
         return self._add(JOINTS, stamp, (list(names), list(positions), list(velocities)))
@@ -234,6 +238,13 @@ class WheelOdometry:
         return self._add(
             IMU, stamp, (np.asarray(angular_velocity, float), np.asarray(linear_acceleration, float))
         )
+
+    def reconfigure(self, config: OdometryConfig) -> None:
+        """New parameters; the filter state is kept."""
+        self.config = config
+        if config.gravity > 0:
+            self._gravity = config.gravity
+        self._check_slip_model()
 
     def _issue(self, issue: Issue, stamp: float | None = None) -> None:
         self.issues.append(issue)
@@ -336,18 +347,20 @@ class WheelOdometry:
         gyro_covariance = np.eye(3) * cfg.gyro_sigma**2
         if not accel_saturated:
             # Far from quasi-static (bumps, impacts) the specific force says little about gravity.
-            dynamic = abs(float(np.linalg.norm(accel)) - cfg.gravity) / cfg.gravity
+            dynamic = abs(float(np.linalg.norm(accel)) - self._gravity) / self._gravity
             sigma = cfg.accel_sigma * (1.0 + (dynamic / cfg.quasi_static_tolerance) ** 2)
             accel_covariance = np.eye(3) * sigma**2
         if not (gyro_saturated or accel_saturated):
             covariance = np.zeros((6, 6))
             covariance[:3, :3], covariance[3:, 3:] = gyro_covariance, accel_covariance
             values = np.concatenate([gyro, accel])
-            self.ekf.correct(ImuMeasurement("imu", values, covariance, gravity=cfg.gravity))
+            self.ekf.correct(ImuMeasurement("imu", values, covariance, gravity=self._gravity))
         elif not gyro_saturated:
             self.ekf.correct(Measurement("gyro", gyro, gyro_covariance, RATES_INDICES))
         elif not accel_saturated:
-            self.ekf.correct(SpecificForceMeasurement("accel", accel, accel_covariance, gravity=cfg.gravity))
+            self.ekf.correct(
+                SpecificForceMeasurement("accel", accel, accel_covariance, gravity=self._gravity)
+            )
         if not gyro_saturated:
             self._gyro_z = float(gyro[2])
         self._last_imu = t
@@ -357,9 +370,26 @@ class WheelOdometry:
         attitude, sigma = (0.0, 0.0), math.radians(5.0)  # without an IMU: level, give or take 5 deg
         if accel is not None:
             attitude = (math.atan2(accel[1], accel[2]), math.atan2(-accel[0], math.hypot(accel[1], accel[2])))
-            sigma = self.config.accel_sigma / self.config.gravity  # one sample; later samples refine it
+            if self.config.gravity <= 0.0:
+                self._gravity = float(np.linalg.norm(accel))  # at rest the accelerometer reads g
+                self._issue(Issue("gravity", f"gravity measured at start: {self._gravity:.3f} m/s^2", OK))
+            sigma = self.config.accel_sigma / self._gravity  # one sample; later samples refine it
+            self._check_slip_model()
         self.ekf.reset(t, attitude, sigma)
         self._initialised = True
+
+    def _check_slip_model(self) -> None:
+        """A slope model calibrated under another gravity belongs to another planet's soil: not used."""
+        calibrated = self.config.slip_model_gravity
+        self._slip_model = self.config.slip_model
+        if calibrated > 0 and abs(calibrated - self._gravity) > 0.1 * self._gravity:
+            self._slip_model = SlopeSlipModel()
+            self._issue(
+                Issue(
+                    "slip-model-planet",
+                    f"slip model calibrated under g = {calibrated:.2f} m/s^2, here {self._gravity:.2f}: not used",
+                )
+            )
 
     # -- wheels ------------------------------------------------------------------------------
     def _process_joints(self, t: float, names, positions, velocities) -> OdometryEstimate | None:
@@ -418,7 +448,7 @@ class WheelOdometry:
             # Climb angle: slope along the direction of travel (body x tilted by pitch, REP-103 sign).
             climb = -math.copysign(1.0, wheels.vx) * float(x[State.PITCH])
             self._climb += (climb - self._climb) * blend
-        self._slope_slip = cfg.slip_model.slip(self._climb) if moving else 0.0
+        self._slope_slip = self._slip_model.slip(self._climb) if moving else 0.0
         slipping = wheels.wheel_slip[np.isfinite(wheels.wheel_slip)]
         self._wheel_slip = float(np.mean(np.clip(slipping, 0.0, 1.0))) if slipping.size else 0.0
         self._weights = wheels.weights
@@ -435,8 +465,12 @@ class WheelOdometry:
         )
         innovation = abs(vx - float(x[State.VX])) if self._imu_ok else 0.0
         self._velocity_disagreement += (innovation - self._velocity_disagreement) * slip_blend
+        # The velocity carried on the accelerometer drifts within seconds (bias, tilt): it may cast doubt
+        # on moving wheels, bounded to half their speed, but never on still ones (a rover whose wheels
+        # stand still is not moving: the wheels then pin the velocity).
+        doubt = min(self._velocity_disagreement, 0.5 * abs(vx)) if moving else 0.0
         gain = cfg.slip_covariance_gain * self._slip
-        sigma_v = math.hypot(math.hypot(cfg.wheel_speed_sigma, gain * abs(vx)), self._velocity_disagreement)
+        sigma_v = math.hypot(math.hypot(cfg.wheel_speed_sigma, gain * abs(vx)), doubt)
         sigma_lat = math.hypot(cfg.wheel_lateral_sigma, gain * abs(vx))
         sigma_wz = math.hypot(math.hypot(cfg.wheel_yaw_rate_sigma, gain * abs(wz)), self._yaw_disagreement)
         self.ekf.correct(

@@ -46,16 +46,19 @@ class WheelOdometryNode(RoverNode):
         if problem:
             raise ValueError(problem)
         self.model = self.rover
-        self.slip_model = None
+        self.slip_model, self.slip_model_gravity = None, 0.0
         path = slip_model_path(self.params.slip_model_file)
         if path is not None and path.is_file():
-            self.slip_model = load_slip_model(path)  # a broken file stops the start with one line
+            # A broken file stops the start with one line.
+            self.slip_model, self.slip_model_gravity = load_slip_model(path)
             self.get_logger().info(f"slip model {path}: coefficients {self.slip_model.coefficients}")
         elif path is not None:
             self.get_logger().warning(
                 f"no slip model at {path}: no slope correction (run rover-autonomy calibrate-slip)"
             )
-        self.odometry = WheelOdometry(self.model, config_from(self.model, vars(self.params), self.slip_model))
+        self.odometry = WheelOdometry(
+            self.model, config_from(self.model, vars(self.params), self.slip_model, self.slip_model_gravity)
+        )
         sensors = qos.profile("sensors")
         self._odom_pub = self.create_publisher(Odometry, "odom", sensors)
         self._slip_pub = self.create_publisher(Float32, "odom/slip", sensors)
@@ -79,7 +82,9 @@ class WheelOdometryNode(RoverNode):
 
     def on_parameters_changed(self, changed: dict) -> None:
         # The filter state is kept; only the configuration changes.
-        self.odometry.config = config_from(self.model, vars(self.params), self.slip_model)
+        self.odometry.reconfigure(
+            config_from(self.model, vars(self.params), self.slip_model, self.slip_model_gravity)
+        )
 
     # -- inputs ------------------------------------------------------------------------------
     def _guarded(self, callback):
@@ -124,6 +129,9 @@ class WheelOdometryNode(RoverNode):
             if self._tf_pub is not None and self.params.publish_tf:
                 self._publish_tf(stamp_ns, estimate)
         for issue in self.odometry.pop_issues():
+            if issue.level == CORE_OK:
+                self.get_logger().info(issue.message)
+                continue
             level = ERROR if issue.level == CORE_ERROR else WARN
             self.warn_throttled(issue.key, issue.message, level=level)
 

@@ -14,9 +14,9 @@ TITLE = "wheel_odometry: joint_states + imu/data -> odom (odom -> base_link), od
 PARAMETERS = (
     ParamSpec(
         "gravity",
-        3.711,
-        "Planet gravity (Mars 3.711, Moon 1.62, Earth 9.81)",
-        range=(0.1, 30.0),
+        0.0,
+        "Planet gravity (Mars 3.711, Moon 1.62); 0: measured by the accelerometer at start (rover at rest)",
+        range=(0.0, 30.0),
         unit="m/s^2",
     ),
     ParamSpec("odom_frame", "odom", "Frame of the published pose", read_only=True),
@@ -100,7 +100,9 @@ PARAMETERS = (
 )
 
 
-def config_from(model, values: dict, slip_model: SlopeSlipModel | None = None) -> OdometryConfig:
+def config_from(
+    model, values: dict, slip_model: SlopeSlipModel | None = None, slip_model_gravity: float = 0.0
+) -> OdometryConfig:
     """The core's configuration from the node's parameter values (and the rover model's IMU figures)."""
     return OdometryConfig.from_model(
         model,
@@ -112,6 +114,7 @@ def config_from(model, values: dict, slip_model: SlopeSlipModel | None = None) -
         residual_scale=values["residual_scale"],
         slip_covariance_gain=values["slip_covariance_gain"],
         slip_model=slip_model or SlopeSlipModel(),
+        slip_model_gravity=slip_model_gravity,
         climb_time_constant=values["climb_time_constant"],
         slip_time_constant=values["slip_time_constant"],
         slip_warn=values["slip_warn"],

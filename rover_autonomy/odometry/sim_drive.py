@@ -37,6 +37,7 @@ class SimRun:
     true_slip: list = field(default_factory=list)  # mean simulator slip of the driven wheels per sample
     events: list = field(default_factory=list)  # (topic, stamp, payload) for calibration, when recorded
     distance: float = 0.0  # [m] driven (3D)
+    stuck_at: float | None = None  # [s] when the drive ended because the rover was wedged (stop_when_stuck)
 
 
 def quaternion_yaw(q) -> float:
@@ -52,19 +53,24 @@ def sim_drive(
     seed: int = 0,
     record_events: bool = False,
     settle_after: float = 3.0,
+    stop_when_stuck: float | None = None,
 ) -> SimRun:
     """Drive ``plan`` [(duration [s], vx [m/s], wz [rad/s])] in ``world`` (a ``rover_autonomy.sim``
-    world) and return the odometry against ground truth in ``odom`` (the start pose)."""
+    world) and return the odometry against ground truth in ``odom`` (the start pose).
+
+    ``stop_when_stuck`` [s]: end the drive once the true body has moved less than 5 cm in that long
+    while the plan commanded motion — a blind plan wedged against a rock (no planner in this loop).
+    """
     from rover_autonomy.sim.engine import RoverSim, SimConfig
 
     sim = RoverSim(world, model, SimConfig(seed=seed))
     try:
-        return _drive(sim, model, plan, config, record_events, settle_after)
+        return _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck)
     finally:
         sim.close()
 
 
-def _drive(sim, model, plan, config, record_events, settle_after) -> SimRun:
+def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck) -> SimRun:
     controller = BaseController(model, limits_from(model))
     odometry = WheelOdometry(model, config)
     reference = PlanarWheelOdometry(model)
@@ -76,6 +82,7 @@ def _drive(sim, model, plan, config, record_events, settle_after) -> SimRun:
     ends = np.cumsum([step[0] for step in plan])
     run = SimRun()
     previous = start.position.copy()
+    anchor = (0.0, start.position.copy())  # (time, position) the stuck check measures from
     while True:
         sim.step(ticks)
         t = sim.time_ns * 1e-9
@@ -103,6 +110,12 @@ def _drive(sim, model, plan, config, record_events, settle_after) -> SimRun:
             driven = np.abs(sim.drive_setpoint) > 0.5
             run.true_slip.append(float(np.mean(sim.wheel_slip[driven])) if driven.any() else 0.0)
         segment = int(np.searchsorted(ends, t))
+        if stop_when_stuck is not None:
+            if np.linalg.norm(truth.position - anchor[1]) > 0.05 or segment >= len(plan):
+                anchor = (t, truth.position.copy())
+            elif t - anchor[0] > stop_when_stuck and (plan[segment][1] or plan[segment][2]):
+                run.stuck_at = t
+                return run
         if segment < len(plan):
             controller.set_command(t, plan[segment][1], plan[segment][2])
         controller.set_steering_feedback(t, positions[n : n + ns])

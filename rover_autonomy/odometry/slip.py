@@ -146,14 +146,15 @@ SLIP_MODEL_HEADER = """\
 """
 
 
-def save_slip_model(path: str | Path, fit: SlipFit, source: str) -> None:
-    """Write the fitted coefficients and their provenance to a YAML file."""
+def save_slip_model(path: str | Path, fit: SlipFit, source: str, gravity: float) -> None:
+    """Write the fitted coefficients, the gravity they were calibrated under and their provenance."""
     lo, hi = fit.climb_range
     text = SLIP_MODEL_HEADER + yaml.safe_dump(
         {
             "coefficients": [
                 float(c) for c in fit.model.coefficients
             ],  # a1 [1/rad], a2 [1/rad^2], b1 [1/rad]
+            "gravity": float(gravity),  # [m/s^2] the planet of the calibration
             "samples": fit.samples,
             "rms_error": round(fit.rms_error, 4),
             "climb_range_deg": [round(math.degrees(lo), 2), round(math.degrees(hi), 2)],
@@ -164,8 +165,9 @@ def save_slip_model(path: str | Path, fit: SlipFit, source: str) -> None:
     Path(path).write_text(text)
 
 
-def load_slip_model(path: str | Path) -> SlopeSlipModel:
-    """The model of a file written by :func:`save_slip_model`; ValueError naming what is wrong."""
+def load_slip_model(path: str | Path) -> tuple[SlopeSlipModel, float]:
+    """(model, calibration gravity [m/s^2], 0 if not recorded) of a file written by
+    :func:`save_slip_model`; ValueError naming what is wrong."""
     path = Path(path)
     try:
         data = yaml.safe_load(path.read_text())
@@ -182,4 +184,11 @@ def load_slip_model(path: str | Path) -> SlopeSlipModel:
         )
     ):
         raise ValueError(f"{path}: coefficients must be a list of 3 finite numbers, got {coefficients!r}")
-    return SlopeSlipModel.from_coefficients(coefficients)
+    gravity = data.get("gravity", 0.0)
+    if (
+        isinstance(gravity, bool)
+        or not isinstance(gravity, (int, float))
+        or not (gravity >= 0 and math.isfinite(gravity))
+    ):
+        raise ValueError(f"{path}: gravity must be a non-negative number, got {gravity!r}")
+    return SlopeSlipModel.from_coefficients(coefficients), float(gravity)
