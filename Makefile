@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 APT_PACKAGES := libegl1 libegl-mesa0 libgl1-mesa-dri libosmesa6 libusb-1.0-0 libsdformat-dev ignition-tools
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench setup clean
+.PHONY: demo test lint format bench setup clean replay-bag replay-regression replay-update
 
 setup: $(STAMP)
 
@@ -49,6 +49,29 @@ format: $(STAMP)
 # Speed and accuracy figures (see docs/benchmarks.md); each capability adds its bench/<name>.py.
 bench: $(STAMP)
 	@for b in bench/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+# Replay regression (docs/replay.md). `replay-bag` records a case from a 10 s mission on mars (the goal
+# only has to lead through rocks) and stores its reviewed outputs; `replay-regression` is what CI runs.
+REPLAY_CASE ?= test/data/replay/mars_short
+REPLAY_GOAL ?= 12 0
+replay-bag: $(STAMP)
+	rm -rf $(REPLAY_CASE)/input && mkdir -p $(REPLAY_CASE)
+	$(VENV)/bin/rover-autonomy record $(REPLAY_CASE)/input --clock sim --sim-duration 10 & recorder=$$!; \
+	  $(VENV)/bin/rover-autonomy mission --world mars --goal $(REPLAY_GOAL) --timeout 12 \
+	    --report $(REPLAY_CASE)/mission; \
+	  kill -INT $$recorder 2>/dev/null; wait $$recorder
+	$(VENV)/bin/rover-autonomy replay $(REPLAY_CASE)/input --report $(REPLAY_CASE)/replay \
+	  --expected $(REPLAY_CASE)/expected --update
+
+replay-update: $(STAMP)
+	@for case in test/data/replay/*/; do \
+	  $(VENV)/bin/rover-autonomy replay $$case/input --expected $$case/expected --update --report build/replay/$$(basename $$case) \
+	    || exit 1; done
+
+replay-regression: $(STAMP)
+	@for case in test/data/replay/*/; do \
+	  $(VENV)/bin/rover-autonomy replay $$case/input --expected $$case/expected --report build/replay/$$(basename $$case) \
+	    || exit 1; done
 
 clean:
 	rm -rf $(VENV) build install log .pytest_cache .ruff_cache *.egg-info

@@ -23,6 +23,8 @@ CAPABILITY_COMMANDS: dict[str, str] = {
     "urdf": "rover_autonomy.description.cli",
     "sim": "rover_autonomy.sim.cli",
     "calibrate-slip": "rover_autonomy.odometry.cli",
+    "record": "rover_autonomy.replay.record_cli",
+    "replay": "rover_autonomy.replay.replay_cli",
 }
 
 
