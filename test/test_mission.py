@@ -52,12 +52,24 @@ def test_mission_reaches_a_goal_15_m_away(easy_world, tmp_path):
 
 
 @pytest.mark.timeout(300)
-def test_mission_that_runs_out_of_time_says_so(easy_world, tmp_path):
-    result = _mission(easy_world, (6.0, 0.0), tmp_path / "report", "--timeout", "4")
+def test_mission_that_runs_out_of_time_says_so_and_its_recording_reads_back(easy_world, tmp_path):
+    from mcap.reader import make_reader
+
+    bag = tmp_path / "bag"
+    result = _mission(easy_world, (6.0, 0.0), tmp_path / "report", "--timeout", "4", "--record", str(bag))
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     assert result.returncode == 1
     assert not report["success"] and report["failure_reason"].startswith("timeout")
     assert "FAILURE: timeout" in result.stdout
+    # The bag is a rosbag2 MCAP bag an independent reader understands.
+    assert (bag / "metadata.yaml").is_file()
+    counts = {}
+    for path in bag.glob("*.mcap"):
+        with path.open("rb") as stream:
+            for _, channel, _ in make_reader(stream).iter_messages():
+                counts[channel.topic] = counts.get(channel.topic, 0) + 1
+    for topic in ("/joint_states", "/imu/data", "/stereo/left/image_rect", "/ground_truth/odom", "/odom"):
+        assert counts.get(topic, 0) > 0, (topic, counts)
 
 
 @pytest.mark.timeout(300)

@@ -332,10 +332,14 @@ def test_node_survives_alternating_failures(ros):
 def test_rover_off_the_plan_gets_one_new_plan_from_where_it_is(ros):
     rig = driving(start(ros, planner_params=[Parameter("replan_period", value=0.0)]))
     before = len(rig.plans)
+    started = rig.now_ns()
     rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.6)  # 2 m off the plan (a slip, a pose correction)
     assert ros.spin_until(lambda: len(rig.plans) > before)
     rig.drive_tick(pose=(2.5, 2.0, 0.0), seconds=0.4)
-    assert len(rig.plans) == before + 1  # one replan, not one per odometry message
+    # One replan per min_replan_interval (1 s of odometry time, which is wall time here: a loaded machine
+    # stretches the test), not one per odometry message (20 were sent).
+    allowed = 1 + int((rig.now_ns() - started) / 1e9)
+    assert before + 1 <= len(rig.plans) <= before + allowed
     first = rig.plans[-1].poses[0].pose.position
     assert math.hypot(first.x - 2.5, first.y - 2.0) < 0.1
 

@@ -36,6 +36,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--report", default=None, help="report directory (default: reports/mission-<time>)")
     parser.add_argument("--camera-rate", type=float, default=2.0, help="stereo rate [Hz]")
+    parser.add_argument(
+        "--record", default=None, metavar="BAG", help="record the contract's topics to a rosbag2 MCAP bag"
+    )
 
 
 class MissionArgumentError(ValueError):
@@ -103,6 +106,9 @@ def build_spec(args: argparse.Namespace):
         raise MissionArgumentError("--goal must be two finite numbers")
     check_goal(world, goal)
     report = Path(args.report) if args.report else Path("reports") / time.strftime("mission-%Y%m%d-%H%M%S")
+    record = Path(args.record) if args.record else None
+    if record is not None and record.exists():
+        raise MissionArgumentError(f"--record {record}: already exists (choose a new bag path)")
     return MissionSpec(
         world=world,
         goal=goal,
@@ -111,6 +117,7 @@ def build_spec(args: argparse.Namespace):
         goal_tolerance=args.tolerance,
         report_dir=writable_dir(report),
         camera_rate=args.camera_rate,
+        record=record,
     )
 
 

@@ -54,6 +54,7 @@ class MissionSpec:
     report_dir: Path
     camera_rate: float = 2.0  # [Hz]
     overrides: dict | None = None  # extra per-node parameters
+    record: Path | None = None  # rosbag2 MCAP bag of the contract's topics (rover-autonomy replay)
 
 
 class MissionSupervisor(Node):
@@ -158,8 +159,8 @@ class Progress:
             self.stream.write("\n")
 
 
-def mission_plan(spec: MissionSpec) -> list[dict]:
-    """The sim profile's launch plan with the mission's world, start pose, lockstep and goal tolerance."""
+def mission_overrides(spec: MissionSpec) -> dict[str, dict[str, object]]:
+    """Per-node parameters of the mission: world, start pose, lockstep, goal tolerance."""
     setup = sim_setup(str(spec.world.path))
     overrides: dict[str, dict[str, object]] = {
         # Lockstep on the costmap: the slowest chain (stereo -> mapping) answers every camera frame; the
@@ -167,6 +168,8 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
         "rover_sim": {
             "lockstep": True,
             "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
+            # Wait as long as a loaded machine needs: a frame let through early desynchronises the stack.
+            "lockstep_timeout": 60.0,
             "real_time_factor": 0.0,  # as fast as the lockstep allows
             "camera_rate": spec.camera_rate,
         },
@@ -175,6 +178,13 @@ def mission_plan(spec: MissionSpec) -> list[dict]:
     }
     merge_overrides(setup.overrides, overrides)
     merge_overrides(setup.overrides, spec.overrides or {})
+    return setup.overrides
+
+
+def mission_plan(spec: MissionSpec) -> list[dict]:
+    """The sim profile's launch plan with the mission's parameters."""
+    setup = sim_setup(str(spec.world.path))
+    setup.overrides = mission_overrides(spec)
     return setup.plan("sim", str(config_dir()))
 
 
@@ -190,6 +200,15 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
     supervisor = MissionSupervisor(log, context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(supervisor)
+    recorder = None
+    if spec.record is not None:
+        from rover_autonomy.replay.bag import BagWriter, store_parameters
+        from rover_autonomy.replay.recorder_node import Recorder, recordable_topics
+
+        writer = BagWriter(spec.record)
+        store_parameters(writer, mission_overrides(spec))
+        recorder = Recorder(writer, recordable_topics(), use_sim_time=True, context=context)
+        executor.add_node(recorder)
     progress = Progress()
     wall_start = time.monotonic()
     failure: str | None = None
@@ -251,6 +270,10 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
         launcher.stop()
         executor.remove_node(supervisor)
         supervisor.destroy_node()
+        if recorder is not None:
+            executor.remove_node(recorder)
+            recorder.close()
+            recorder.destroy_node()
         executor.shutdown()
         rclpy.try_shutdown(context=context)
         node_log.close()
