@@ -233,6 +233,7 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
                 supervisor.goal_publisher.get_subscription_count() > 0
                 and supervisor.state.startswith("idle")
                 and supervisor.costmap is not None
+                and bool(log.odometry)
             )
             if goal_sent_at is None and ready:
                 supervisor.send_goal(spec.goal)

@@ -44,6 +44,8 @@ from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 
 NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
+NO_COSTMAP_YET = "no costmap received yet"
+NO_ODOMETRY_YET = "no odometry received yet"
 
 PARAMETERS = (
     ParamSpec(
@@ -131,6 +133,7 @@ class PathPlannerNode(RoverNode):
         if problem:
             raise ValueError(problem)
         self._planner = self._make_planner()
+        self._waiting_for: str | None = None  # a goal waits for its first costmap or pose
         self._costmap_stamp: int | None = None
         self._costmap: tuple[np.ndarray, GridGeometry] | None = None  # as received
         self._costmap_frame = ""
@@ -249,6 +252,9 @@ class PathPlannerNode(RoverNode):
             return
         self._pose = (float(data.position[0]), float(data.position[1]), quaternion_to_yaw(data.quaternion))
         self._pose_stamp = data.stamp_ns
+        if self._goal is not None and self._waiting_for is not None:
+            self._plan_full()
+            return
         if self._goal is None or self._plan_points is None:
             return
         period = self.params.replan_period
@@ -304,9 +310,9 @@ class PathPlannerNode(RoverNode):
     def _ready(self) -> str | None:
         """Why planning cannot run now, or None."""
         if self._costmap_stamp is None:
-            return "no costmap received yet"
+            return NO_COSTMAP_YET
         if self._pose is None or self._pose_stamp is None:
-            return "no odometry received yet"
+            return NO_ODOMETRY_YET
         age = (self._pose_stamp - self._costmap_stamp) * 1e-9
         if age > self.params.costmap_timeout:
             return (
@@ -319,6 +325,12 @@ class PathPlannerNode(RoverNode):
 
     def _plan_full(self, only_if_changed: bool = False) -> None:
         problem = self._ready()
+        self._waiting_for = None
+        if problem in (NO_COSTMAP_YET, NO_ODOMETRY_YET):
+            # Start-up: the goal came before the first costmap or pose; plan as soon as it arrives.
+            self._waiting_for = problem
+            self._publish_status(f"planning: waiting: {problem}")
+            return
         if problem:
             self._fail(problem)
             return
