@@ -46,6 +46,7 @@ NODE_NAME = "path_planner"
 PLAN_STATUS_TOPIC = "navigation/plan_status"
 NO_COSTMAP_YET = "no costmap received yet"
 NO_ODOMETRY_YET = "no odometry received yet"
+ODOMETRY_LOST = "odometry lost"
 
 PARAMETERS = (
     ParamSpec(
@@ -320,19 +321,26 @@ class PathPlannerNode(RoverNode):
             )
         now = self.get_clock().now().nanoseconds
         if now - self._pose_stamp > self.params.odom_timeout * 1e9 and now > self._pose_stamp:
-            return f"odometry lost: last pose {(now - self._pose_stamp) * 1e-9:.1f} s old"
+            return f"{ODOMETRY_LOST}: last pose {(now - self._pose_stamp) * 1e-9:.1f} s old"
         return None
+
+    def _wait_or_fail(self, problem: str | None) -> bool:
+        """True when planning cannot run now. Missing or late odometry and a missing first costmap are
+        waited for (the goal is planned when the input arrives; the follower stops the rover meanwhile);
+        anything else fails the goal."""
+        self._waiting_for = None
+        if problem is None:
+            return False
+        if problem in (NO_COSTMAP_YET, NO_ODOMETRY_YET) or problem.startswith(ODOMETRY_LOST):
+            self._waiting_for = problem
+            self._publish_status(f"planning: waiting: {problem}")
+        else:
+            self._fail(problem)
+        return True
 
     def _plan_full(self, only_if_changed: bool = False) -> None:
         problem = self._ready()
-        self._waiting_for = None
-        if problem in (NO_COSTMAP_YET, NO_ODOMETRY_YET):
-            # Start-up: the goal came before the first costmap or pose; plan as soon as it arrives.
-            self._waiting_for = problem
-            self._publish_status(f"planning: waiting: {problem}")
-            return
-        if problem:
-            self._fail(problem)
+        if self._wait_or_fail(problem):
             return
         self._publish_status("planning")
         result = self._planner.plan(self._pose[:2], self._goal)
@@ -349,8 +357,7 @@ class PathPlannerNode(RoverNode):
             self._plan_full()
             return
         problem = self._ready()
-        if problem:
-            self._fail(problem)
+        if self._wait_or_fail(problem):
             return
         result = self._planner.replan(self._pose[:2])
         if result.ok and result.method == "kept" and self._plan_points is not None:
