@@ -366,3 +366,16 @@ def test_goal_beyond_the_costmap_window_is_planned_through_unknown_terrain(ros):
 
     assert rig.ros.spin_until(planned_to_goal, timeout=10), rig.states
     assert rig.wait_state("driving"), rig.states
+
+
+def test_costmap_in_another_frame_is_dropped_and_named(ros):
+    from dataclasses import replace
+
+    rig = start(ros)
+    rig.drive_tick()
+    rig.costmap_pub.publish(array_to_grid(np.zeros((200, 200), np.int8), replace(GEOMETRY, frame_id="map")))
+    rig.goal(4.0, 0.0)
+    assert rig.wait_state("planning"), rig.states  # no usable costmap: the goal waits
+    rig.costmap()  # a costmap in odom: planned and driven
+    rig.drive_tick()
+    assert rig.wait_state("driving"), rig.states

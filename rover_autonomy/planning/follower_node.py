@@ -21,11 +21,10 @@ from std_msgs.msg import Bool, String
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.global_planner import GridGeometry
-from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, path_to_points
+from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, costmap_from_message, path_to_points
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
-    grid_to_array,
     ns_to_stamp,
     odometry_to_data,
     quaternion_to_yaw,
@@ -249,17 +248,10 @@ class PathFollowerNode(RoverNode):
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
         try:
-            costs, geo = grid_to_array(msg)
+            self._costmap, self._geometry = costmap_from_message(msg)
         except ConversionError as err:
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
-        if geo.frame_id.lstrip("/") != "odom":
-            self.warn_throttled("costmap", f"costmap dropped: frame {geo.frame_id!r}, expected odom")
-            return
-        self._costmap = costs
-        self._geometry = GridGeometry(
-            geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1]
-        )
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
 
     def _on_estop(self, msg: Bool) -> None:

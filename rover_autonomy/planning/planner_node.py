@@ -228,14 +228,10 @@ class PathPlannerNode(RoverNode):
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
         try:
-            costs, geo = grid_to_array(msg)
+            costs, geometry = costmap_from_message(msg)
         except ConversionError as err:
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
-        if geo.frame_id.lstrip("/") != "odom":
-            self.warn_throttled("costmap", f"costmap dropped: frame {geo.frame_id!r}, expected odom")
-            return
-        geometry = GridGeometry(geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1])
         self._costmap = (costs, geometry)
         self._install_costmap()
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
@@ -405,6 +401,14 @@ def _is_tail_of(points: np.ndarray, previous: np.ndarray | None) -> bool:
     if previous is None or len(points) == 0 or len(points) > len(previous):
         return False
     return bool(np.allclose(points, previous[-len(points) :]))
+
+
+def costmap_from_message(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
+    """Costs and planning geometry of a ``terrain/costmap`` message (in ``odom``, per the contract)."""
+    costs, geo = grid_to_array(msg)
+    if geo.frame_id.lstrip("/") != "odom":
+        raise ConversionError(f"frame {geo.frame_id!r}, expected odom")
+    return costs, GridGeometry(geo.resolution, geo.origin_x, geo.origin_y, costs.shape[0], costs.shape[1])
 
 
 def points_to_path(points: np.ndarray, stamp_ns: int, frame_id: str) -> Path:
