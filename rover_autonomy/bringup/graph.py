@@ -144,22 +144,17 @@ NODES: tuple[NodeEntry, ...] = (
         ),
         install_hint="apt install ros-$ROS_DISTRO-gz-ros2-control ros-$ROS_DISTRO-ros2-controllers",
     ),
-    NodeEntry(
-        name="rectify_left",
-        executable="rectify_node",
-        package="image_proc",
-        profiles=frozenset({"hardware"}),
-        # Runs only with rectify:=image_proc (launch/hardware.launch.py); remapped onto the drivers' topics.
-        remappings=(("image_rect", "stereo/left/image_rect"),),
-        install_hint="apt install ros-$ROS_DISTRO-image-proc",
-    ),
-    NodeEntry(
-        name="rectify_right",
-        executable="rectify_node",
-        package="image_proc",
-        profiles=frozenset({"hardware"}),
-        remappings=(("image_rect", "stereo/right/image_rect"),),
-        install_hint="apt install ros-$ROS_DISTRO-image-proc",
+    # Run only with rectify:=image_proc (launch/hardware.launch.py); remapped onto the drivers' topics.
+    *(
+        NodeEntry(
+            name=f"rectify_{side}",
+            executable="rectify_node",
+            package="image_proc",
+            profiles=frozenset({"hardware"}),
+            remappings=(("image_rect", f"stereo/{side}/image_rect"),),
+            install_hint="apt install ros-$ROS_DISTRO-image-proc",
+        )
+        for side in ("left", "right")
     ),
 )
 

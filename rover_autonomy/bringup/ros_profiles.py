@@ -119,17 +119,21 @@ def _in_profile(profile: str, name: str) -> bool:
 # -- sim -------------------------------------------------------------------------------------------
 
 
-def sim_setup(world: str) -> ProfileSetup:
-    """The embedded simulator on ``world`` (moon, mars or a world directory), map -> odom at its start."""
+def sim_setup(world) -> ProfileSetup:
+    """The embedded simulator on ``world`` (moon, mars, a world directory or a loaded World), map -> odom
+    at its start."""
     from rover_autonomy.resources import config_path, worlds_dir
-    from rover_autonomy.worlds.world import WorldError, load_world
+    from rover_autonomy.worlds.world import World, WorldError, load_world
 
-    path = worlds_dir() / world if world in ("moon", "mars") else Path(world)
-    try:
-        loaded = load_world(path)
-    except WorldError as err:
-        raise ProfileError(f"world {world!r}: {err}") from err
-    setup = ProfileSetup(overrides={"rover_sim": {"world": str(path)}})
+    if isinstance(world, World):
+        loaded = world
+    else:
+        path = worlds_dir() / world if world in ("moon", "mars") else Path(world)
+        try:
+            loaded = load_world(path)
+        except WorldError as err:
+            raise ProfileError(f"world {world!r}: {err}") from err
+    setup = ProfileSetup(overrides={"rover_sim": {"world": str(loaded.path)}})
     # Odometry's slip-versus-slope model is calibrated per soil (rover-autonomy calibrate-slip --sim).
     slip_model = f"slip_model_{loaded.planet}.yaml"
     if config_path(slip_model).is_file():

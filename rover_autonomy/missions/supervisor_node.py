@@ -28,7 +28,7 @@ from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from rover_autonomy.bringup.launcher import Launcher
-from rover_autonomy.bringup.ros_profiles import merge_overrides, sim_setup
+from rover_autonomy.bringup.ros_profiles import ProfileSetup, merge_overrides, sim_setup
 from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.resources import config_dir
@@ -159,9 +159,9 @@ class Progress:
             self.stream.write("\n")
 
 
-def mission_overrides(spec: MissionSpec) -> dict[str, dict[str, object]]:
-    """Per-node parameters of the mission: world, start pose, lockstep, goal tolerance."""
-    setup = sim_setup(str(spec.world.path))
+def mission_setup(spec: MissionSpec) -> ProfileSetup:
+    """The sim profile on the mission's world, with lockstep, goal tolerance and any extra parameters."""
+    setup = sim_setup(spec.world)
     overrides: dict[str, dict[str, object]] = {
         # Lockstep on the costmap: the slowest chain (stereo -> mapping) answers every camera frame; the
         # follower then decides on odometry with that costmap, whatever the machine load.
@@ -178,14 +178,7 @@ def mission_overrides(spec: MissionSpec) -> dict[str, dict[str, object]]:
     }
     merge_overrides(setup.overrides, overrides)
     merge_overrides(setup.overrides, spec.overrides or {})
-    return setup.overrides
-
-
-def mission_plan(spec: MissionSpec) -> list[dict]:
-    """The sim profile's launch plan with the mission's parameters."""
-    setup = sim_setup(str(spec.world.path))
-    setup.overrides = mission_overrides(spec)
-    return setup.plan("sim", str(config_dir()))
+    return setup
 
 
 def run_mission(spec: MissionSpec, echo=print) -> dict:
@@ -194,7 +187,10 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
     log = MissionLog(spec.goal, spec.goal_tolerance, (start.x, start.y, start.yaw))
     spec.report_dir.mkdir(parents=True, exist_ok=True)
     node_log = (spec.report_dir / "nodes.log").open("w")
-    launcher = Launcher(mission_plan(spec), log=lambda line: print(line, file=node_log, flush=True))
+    setup = mission_setup(spec)
+    launcher = Launcher(
+        setup.plan("sim", str(config_dir())), log=lambda line: print(line, file=node_log, flush=True)
+    )
     context = rclpy.Context()
     rclpy.init(context=context)
     supervisor = MissionSupervisor(log, context=context)
@@ -206,7 +202,7 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
         from rover_autonomy.replay.recorder_node import Recorder, recordable_topics
 
         writer = BagWriter(spec.record)
-        store_parameters(writer, mission_overrides(spec))
+        store_parameters(writer, setup.overrides)
         recorder = Recorder(writer, recordable_topics(), use_sim_time=True, context=context)
         executor.add_node(recorder)
     progress = Progress()
