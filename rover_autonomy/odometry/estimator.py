@@ -41,6 +41,7 @@ from rover_autonomy.odometry.ekf import (
     State,
 )
 from rover_autonomy.odometry.slip import SlopeSlipModel
+from rover_autonomy.odometry.visual import PoseHistory, VisualIncrement, correct
 from rover_autonomy.odometry.wheels import DriveRates, parse_joint_state, robust_body_velocity
 from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
 
@@ -76,6 +77,12 @@ class OdometryConfig:
     imu_timeout: float = 0.25  # [s] IMU silent this long: wheels only, inflated attitude covariance
     dropout_angle_noise: float = 1e-4  # [rad^2/s] attitude random walk added while the IMU is missing
     reset_jump: float = 1.0  # [s] time going back by more than this is a reset (simulator restart)
+    visual_wheel_sigma: float = 0.5  # [-] how wrong the wheels may be over a visual increment, per m rolled
+    visual_sigma_floor: float = 0.02  # [m] ... and regardless of distance (point turns, scrub)
+    visual_gate: float = 16.27  # squared Mahalanobis distance beyond which an increment is refused
+    visual_slip_time_constant: float = 1.0  # [s] low-pass of the slip measured by visual odometry
+    visual_timeout: float = 3.0  # [s] no increment this long: back to the slope model
+    visual_history: float = 10.0  # [s] poses kept for increments that arrive late
     process_noise: ProcessNoise = field(default_factory=ProcessNoise)
 
     @classmethod
@@ -205,7 +212,9 @@ class WheelOdometry:
         self._drive_rates = DriveRates(len(model.wheels))
         self.issues: list[Issue] = []
         self.resets = 0
-        self.counts = {"joint_states": 0, "imu": 0, "refused": 0, "imu_saturated": 0}
+        self.counts = {"joint_states": 0, "imu": 0, "refused": 0, "imu_saturated": 0, "visual": 0}
+        self.counts["visual_refused"] = 0
+        self._history = PoseHistory(config.visual_history)
         self.reset()
 
     # -- public API --------------------------------------------------------------------------
@@ -230,6 +239,11 @@ class WheelOdometry:
         self._last_issue: tuple[float | None, Issue | None] = (None, None)
         self._gravity = self.config.gravity if self.config.gravity > 0 else 9.80665
         self._slip_model = self.config.slip_model
+        self._history.clear()
+        self._pending_visual: list[VisualIncrement] = []
+        self._rolled = 0.0  # [m] forward distance the wheels rolled, before any slip correction
+        self._visual_slip = 0.0
+        self._last_visual: float | None = None  # end stamp of the last increment used
 
     def add_joint_state(self, stamp: float, names, positions, velocities) -> list[OdometryEstimate]:
         return self._add(JOINTS, stamp, (list(names), list(positions), list(velocities)))
@@ -239,9 +253,56 @@ class WheelOdometry:
             IMU, stamp, (np.asarray(angular_velocity, float), np.asarray(linear_acceleration, float))
         )
 
+    def add_visual_odometry(self, start: float, end: float, translation, covariance) -> None:
+        """A visual odometry increment: base_link moved ``translation`` [m] (in base_link at ``start``)
+        between the frame stamps ``start`` and ``end``; applied once the wheels have reached ``end``."""
+        increment = VisualIncrement(
+            float(start), float(end), np.asarray(translation, float), np.asarray(covariance, float)
+        )
+        problem = increment.problem()
+        if problem:
+            self.counts["visual_refused"] += 1
+            self._issue(Issue("visual-bad", f"visual odometry increment refused: {problem}"))
+            return
+        if self._last_joint is None or increment.end > self._last_joint:
+            self._pending_visual.append(increment)
+            del self._pending_visual[:-10]  # increments far ahead of the wheels: keep the newest
+            return
+        self._apply_visual(increment)
+
+    def _apply_visual(self, increment: VisualIncrement) -> None:
+        cfg = self.config
+        outcome = correct(
+            increment,
+            self._history,
+            cfg.visual_wheel_sigma,
+            cfg.visual_sigma_floor,
+            cfg.visual_gate,
+            cfg.min_speed * (increment.end - increment.start),
+        )
+        if outcome is None or not outcome.accepted:
+            self.counts["visual_refused"] += 1
+            why = (
+                f"older than the {cfg.visual_history:g} s of pose history"
+                if outcome is None
+                else f"disagrees with the wheels beyond the gate (Mahalanobis² {outcome.mahalanobis2:.0f})"
+            )
+            self._issue(
+                Issue("visual-refused", f"visual odometry increment ending {increment.end:.3f} s {why}")
+            )
+            return
+        self.counts["visual"] += 1
+        self.ekf.x[0:3] += outcome.offset
+        self._history.shift(increment.start, increment.end, outcome.offset)
+        if outcome.slip is not None:
+            blend = 1.0 - math.exp(-(increment.end - increment.start) / cfg.visual_slip_time_constant)
+            self._visual_slip += (float(np.clip(outcome.slip, -1.0, 1.0)) - self._visual_slip) * blend
+        self._last_visual = increment.end
+
     def reconfigure(self, config: OdometryConfig) -> None:
         """New parameters; the filter state is kept."""
         self.config = config
+        self._history.seconds = config.visual_history
         if config.gravity > 0:
             self._gravity = config.gravity
         self._check_slip_model()
@@ -259,6 +320,7 @@ class WheelOdometry:
         values = {
             "slip": f"{self._slip:.3f}",
             "slope_slip": f"{self._slope_slip:.3f}",
+            "visual_slip": f"{self._visual_slip:.3f}" if self.visual_fresh else "no visual odometry",
             "wheel_slip": f"{self._wheel_slip:.3f}",
             "climb_deg": f"{math.degrees(self._climb):.1f}",
             "yaw_rate_disagreement": f"{self._yaw_disagreement:.4f}",
@@ -436,8 +498,24 @@ class WheelOdometry:
         if wheels is None:
             self._issue(Issue("too-few-wheels", "fewer than 2 usable wheels: odometry coasts on the IMU"))
         else:
+            self._rolled += wheels.vx * dt
             self._fuse_wheels(dt, wheels)
+        self._history.append(t, self.ekf.x[0:3], rpy_to_matrix(*self.ekf.x[ANGLES]), self._rolled)
+        ready = [v for v in self._pending_visual if v.end <= t]
+        self._pending_visual = [v for v in self._pending_visual if v.end > t]
+        for increment in ready:
+            self._apply_visual(increment)
         return self._estimate(t)
+
+    @property
+    def visual_fresh(self) -> bool:
+        """Visual odometry measured the slip recently: it replaces the slope model."""
+        newest = self._last_joint
+        return (
+            self._last_visual is not None
+            and newest is not None
+            and newest - self._last_visual <= self.config.visual_timeout
+        )
 
     def _fuse_wheels(self, dt: float, wheels) -> None:
         cfg = self.config
@@ -449,14 +527,17 @@ class WheelOdometry:
             climb = -math.copysign(1.0, wheels.vx) * float(x[State.PITCH])
             self._climb += (climb - self._climb) * blend
         self._slope_slip = self._slip_model.slip(self._climb) if moving else 0.0
+        # Visual odometry measures the slip itself (on slopes, sand and rocks alike): it replaces the
+        # slope model while it keeps coming.
+        scale_slip = self._visual_slip if self.visual_fresh else self._slope_slip
         slipping = wheels.wheel_slip[np.isfinite(wheels.wheel_slip)]
         self._wheel_slip = float(np.mean(np.clip(slipping, 0.0, 1.0))) if slipping.size else 0.0
         self._weights = wheels.weights
-        body_slip = 1.0 - (1.0 - max(self._slope_slip, 0.0)) * (1.0 - self._wheel_slip) if moving else 0.0
+        body_slip = 1.0 - (1.0 - max(scale_slip, 0.0)) * (1.0 - self._wheel_slip) if moving else 0.0
         slip_blend = 1.0 - math.exp(-dt / cfg.slip_time_constant) if dt > 0 else 0.0
         self._slip += (body_slip - self._slip) * slip_blend
 
-        factor = 1.0 - self._slope_slip
+        factor = 1.0 - scale_slip
         vx, vy, wz = wheels.vx * factor, wheels.vy * factor, wheels.wz * factor
         # Wheel/IMU disagreement: yaw rate against the gyro, and speed against the velocity the filter
         # carried forward with the accelerometer (a wheel spin-up the body does not follow).

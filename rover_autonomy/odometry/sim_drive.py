@@ -2,7 +2,9 @@
 
 No ROS: every IMU period (10 ms) the simulator (``rover_autonomy.sim.engine.RoverSim``) steps, its IMU
 sample and joint states go to the odometry core, and the base controller core turns the plan's twist
-into the wheel commands executed next — the same cores the nodes run. Used by the benchmark and by
+into the wheel commands executed next — the same cores the nodes run. With ``visual``, the stereo pair
+is rendered at the camera rate and goes through the stereo and visual odometry cores; each increment
+reaches the odometry ``visual_latency`` later, as it would from the nodes. Used by the benchmark and by
 ``rover-autonomy calibrate-slip --sim``; needs the simulator (MuJoCo), imported lazily.
 """
 
@@ -38,6 +40,7 @@ class SimRun:
     events: list = field(default_factory=list)  # (topic, stamp, payload) for calibration, when recorded
     distance: float = 0.0  # [m] driven (3D)
     stuck_at: float | None = None  # [s] when the drive ended because the rover was wedged (stop_when_stuck)
+    visual_steps: list = field(default_factory=list)  # VisualStep per rendered frame (visual drives)
 
 
 def quaternion_yaw(q) -> float:
@@ -54,23 +57,78 @@ def sim_drive(
     record_events: bool = False,
     settle_after: float = 3.0,
     stop_when_stuck: float | None = None,
+    visual: bool = False,
+    visual_latency: float = 0.3,
 ) -> SimRun:
     """Drive ``plan`` [(duration [s], vx [m/s], wz [rad/s])] in ``world`` (a ``rover_autonomy.sim``
     world) and return the odometry against ground truth in ``odom`` (the start pose).
 
     ``stop_when_stuck`` [s]: end the drive once the true body has moved less than 5 cm in that long
     while the plan commanded motion — a blind plan wedged against a rock (no planner in this loop).
+    ``visual``: fuse stereo visual odometry, each increment ``visual_latency`` [s] after its frame.
     """
     from rover_autonomy.sim.engine import RoverSim, SimConfig
 
-    sim = RoverSim(world, model, SimConfig(seed=seed))
+    sim = RoverSim(world, model, SimConfig(seed=seed, cameras=visual))
+    cameras = VisualPipeline(model, visual_latency) if visual else None
     try:
-        return _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck)
+        return _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck, cameras)
     finally:
         sim.close()
 
 
-def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck) -> SimRun:
+class VisualPipeline:
+    """The stereo and visual odometry cores on the simulator's rendered pairs (as the nodes run them)."""
+
+    def __init__(self, model: RoverModel, latency: float):
+        from rover_autonomy.perception.camera import CameraCalibration
+        from rover_autonomy.perception.stereo import StereoProcessor
+        from rover_autonomy.sim.sensors import projection_matrices
+
+        stereo = model.stereo
+        self.model, self.latency, self.period = model, latency, 1.0 / stereo.rate
+        self.calibrations = [
+            CameraCalibration.from_arrays(
+                stereo.width, stereo.height, stereo.intrinsics(), [0.0] * 5, np.eye(3), projection, side=side
+            )
+            for side, projection in zip(("left", "right"), projection_matrices(stereo), strict=True)
+        ]
+        self.stereo = StereoProcessor()
+        self.odometry = None
+        self.next_frame = 0.0
+        self.in_flight: list = []  # (delivery time, previous stamp, VisualStep)
+        self.previous_stamp: float | None = None
+
+    def frame(self, sim, t: float) -> object | None:
+        """Render and process a pair when one is due; returns its VisualStep."""
+        import cv2
+
+        from rover_autonomy.perception.visual_odometry import StereoVisualOdometry
+
+        if t + 1e-9 < self.next_frame:
+            return None
+        self.next_frame += self.period
+        left, right = sim.render_stereo()
+        result = self.stereo.process(left, right, "rgb8", "rgb8", *self.calibrations)
+        if self.odometry is None:
+            footprint = np.vstack([self.model.body.footprint, self.model.nominal_wheel_centres()[:, :2]])
+            camera_to_base = self.model.stereo.camera_to_base("left")
+            self.odometry = StereoVisualOdometry(result.geometry, camera_to_base, footprint)
+        disparity = result.disparity - result.geometry.disparity_offset
+        step = self.odometry.process(t, cv2.cvtColor(left, cv2.COLOR_RGB2GRAY), disparity)
+        if step.valid:
+            self.in_flight.append((t + self.latency, self.previous_stamp, step))
+        self.previous_stamp = t
+        return step
+
+    def deliver(self, t: float, odometry: WheelOdometry) -> None:
+        """Hand the increments whose processing time has passed to the wheel odometry."""
+        while self.in_flight and self.in_flight[0][0] <= t:
+            _, start, step = self.in_flight.pop(0)
+            odometry.add_visual_odometry(start, step.stamp, step.delta[:3, 3], step.covariance[:3, :3])
+
+
+def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuck, cameras) -> SimRun:
     controller = BaseController(model, limits_from(model))
     odometry = WheelOdometry(model, config)
     reference = PlanarWheelOdometry(model)
@@ -93,6 +151,11 @@ def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuc
         truth = sim.ground_truth()
         odometry.add_imu(t, imu.angular_velocity, imu.linear_acceleration)
         estimates = odometry.add_joint_state(t, names, positions, velocities)
+        if cameras is not None:
+            step = cameras.frame(sim, t)
+            if step is not None:
+                run.visual_steps.append(step)
+            cameras.deliver(t, odometry)
         pose = reference.add(t, positions[n : n + ns], velocities[:n])
         if record_events:
             run.events.append((IMU, t, (imu.angular_velocity.copy(), imu.linear_acceleration.copy())))
