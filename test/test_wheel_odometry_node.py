@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus
 from nav_msgs.msg import Odometry
+from odometry_helpers import slope_law
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float32
@@ -14,8 +15,8 @@ from rover_autonomy.odometry.estimator import WheelOdometry
 from rover_autonomy.odometry.node import PARAMETERS, WheelOdometryNode, config_from
 from rover_autonomy.odometry.synthetic import PlaneTerrain, Segment, joint_message, replay, synthesise
 from rover_autonomy.ros_common import qos
-from rover_autonomy.ros_common.conversions import odometry_to_data, sec_to_stamp
-from rover_autonomy.rover_model import load_rover_model
+from rover_autonomy.ros_common.conversions import matrix_to_pose, odometry_to_data, sec_to_stamp
+from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
 
 
 class Rover:
@@ -41,7 +42,7 @@ class Rover:
             lambda: self.joints.get_subscription_count() and self.imu.get_subscription_count(), timeout=10
         )
 
-    def play(self, drive, start=0.0, joints=lambda j, n, p, v: (n, p, v), imu=True):
+    def play(self, drive, start=0.0, joints=lambda j, n, p, v: (n, p, v), imu=True, after=None):
         index = dict(zip(drive.joint_index.tolist(), range(len(drive.joint_index)), strict=True))
         before = len(self.odom)
         lag = 2 if imu else 20  # without IMU the odometry waits imu_timeout before using joint_states
@@ -62,6 +63,8 @@ class Rover:
                 msg = JointState(name=names, position=positions, velocity=velocities)
                 msg.header.stamp = stamp
                 self.joints.publish(msg)
+            if after is not None:
+                after(k)
             if k % 20 == 19:  # let the odometry keep up (its queues hold 100 samples)
                 published = k // 2
                 assert self.ros.spin_until(lambda p=published: len(self.odom) - before >= p - lag, timeout=10)
@@ -125,3 +128,58 @@ def test_the_calibrated_slip_model_is_loaded_and_a_broken_one_refused(ros, tmp_p
         WheelOdometryNode(
             context=ros.context, parameter_overrides=[Parameter("slip_model_file", value=str(broken))]
         )
+
+
+@pytest.mark.timeout(120)
+def test_visual_odometry_increments_correct_a_slipping_climb(ros):
+    """visual_odometry/odom used differentially: slip the wheels cannot see is removed; an increment
+    marked as not measured (covariance[0] = -1) is skipped, even when its pose jumps."""
+    model = load_rover_model()
+    climb = synthesise(
+        model,
+        [Segment(12, 0.3, 0.0)],
+        PlaneTerrain(math.radians(12)),
+        gravity=3.711,
+        slip_law=slope_law,
+        seed=4,
+    )
+    rover = Rover(ros)
+    visual = rover.node.create_publisher(Odometry, "visual_odometry/odom", qos.profile("sensors"))
+    assert ros.spin_until(lambda: visual.get_subscription_count(), timeout=10)
+    frames = list(range(0, len(climb.stamps), 50))  # 2 Hz
+    jump = np.array([0.15, 0.0, 0.0])  # a restarted chain, off by less than the outlier gate would catch
+
+    def publish_visual(k):
+        # Each frame's message goes out 0.3 s after its stamp, as stereo + VO would deliver it.
+        if k < 30 or (k - 30) not in frames:
+            return
+        i = frames.index(k - 30)
+        frame = frames[i]
+        msg = Odometry()
+        msg.header.stamp, msg.header.frame_id, msg.child_frame_id = (
+            sec_to_stamp(float(climb.stamps[frame])),
+            "visual_odom",
+            "base_link",
+        )
+        transform = np.eye(4)
+        transform[:3, :3] = rpy_to_matrix(*climb.rpy[frame])
+        transform[:3, 3] = climb.position[frame] + (jump if i >= 8 else 0.0)
+        msg.pose.pose = matrix_to_pose(transform)
+        covariance = np.eye(6) * 1e-6
+        covariance[0, 0] = -1.0 if i in (0, 8) else 1e-6  # the first frame and the restart: not measured
+        msg.pose.covariance = covariance.ravel().tolist()
+        msg.twist.covariance = (np.eye(6) * 1e-5).ravel().tolist()
+        visual.publish(msg)
+
+    rover.play(climb, after=publish_visual)
+    n = len(climb.joint_index)
+    assert ros.spin_until(lambda: len(rover.odom) >= n, timeout=20)
+    last = odometry_to_data(rover.odom[-1])
+    k = round(last.stamp_ns * 1e-9 * 100)
+    error = np.linalg.norm(last.position[:2] - climb.position[k, :2])
+    wheels_only = replay(
+        WheelOdometry(model, config_from(model, {s.name: s.default for s in PARAMETERS})), model, climb
+    )
+    assert np.linalg.norm(wheels_only[-1].position[:2] - climb.position[k, :2]) > 0.1 * climb.distance
+    assert error < 0.02 * climb.distance, f"{error:.3f} m over {climb.distance:.1f} m"
+    assert rover.odometry.odometry.counts["visual"] >= len(frames) - 4

@@ -1,13 +1,17 @@
-"""Node ``wheel_odometry``: ``joint_states`` + ``imu/data`` -> ``odom``, ``odom/slip``, diagnostics.
+"""Node ``wheel_odometry``: ``joint_states`` + ``imu/data`` (+ ``visual_odometry/odom``) -> ``odom``,
+``odom/slip``, diagnostics.
 
 Thin ROS layer over :mod:`rover_autonomy.odometry.estimator`: converts messages, hands them to the core
 (which orders them by stamp and fuses them) and publishes one ``nav_msgs/Odometry`` per joint_states
-sample, stamped with that sample's stamp. ``odom -> base_link`` goes to ``/tf`` only where ``tf2_msgs``
+sample, stamped with that sample's stamp. Visual odometry is used differentially, as robot_localization
+does with a pose source in ``differential`` mode: the motion between two consecutive messages, skipped
+when the later one says it was not measured (``pose.covariance[0] = -1``). ``odom -> base_link`` goes to ``/tf`` only where ``tf2_msgs``
 is importable (the stack itself never needs TF).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float32
@@ -28,6 +32,7 @@ from rover_autonomy.ros_common.conversions import (
     OdometryData,
     data_to_odometry,
     ns_to_stamp,
+    pose_to_matrix,
     stamp_to_ns,
 )
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
@@ -73,6 +78,15 @@ class WheelOdometryNode(RoverNode):
         self.create_subscription(
             Imu, "imu/data", self._guarded(self._on_imu), sensors, qos_overriding_options=qos.overridable()
         )
+        self._visual_previous: tuple[float, object] | None = None  # (stamp, 4x4 pose) of the last message
+        if self.params.use_visual_odometry:
+            self.create_subscription(
+                Odometry,
+                "visual_odometry/odom",
+                self._guarded(self._on_visual_odometry),
+                sensors,
+                qos_overriding_options=qos.overridable(),
+            )
         self.set_status(OK, "waiting for joint_states")
 
     def check_parameters(self, values: dict) -> str | None:
@@ -108,6 +122,25 @@ class WheelOdometryNode(RoverNode):
         w, a = msg.angular_velocity, msg.linear_acceleration
         stamp = stamp_to_ns(msg.header.stamp) * 1e-9
         self._publish(self.odometry.add_imu(stamp, (w.x, w.y, w.z), (a.x, a.y, a.z)))
+
+    def _on_visual_odometry(self, msg: Odometry) -> None:
+        stamp = stamp_to_ns(msg.header.stamp) * 1e-9
+        pose = pose_to_matrix(msg.pose.pose)
+        previous, self._visual_previous = self._visual_previous, (stamp, pose)
+        if previous is None or msg.pose.covariance[0] < 0.0:
+            return  # no earlier pose, or this motion was not measured
+        start, start_pose = previous
+        if stamp <= start:
+            self.warn_throttled(
+                "visual-order", f"visual_odometry/odom at {stamp:.3f} s is not after {start:.3f} s; skipped"
+            )
+            return
+        delta = np.linalg.solve(start_pose, pose)
+        covariance = (
+            np.asarray(msg.twist.covariance, dtype=float).reshape(6, 6)[:3, :3] * (stamp - start) ** 2
+        )
+        self.odometry.add_visual_odometry(start, stamp, delta[:3, 3], covariance)
+        self._publish([])
 
     # -- outputs -----------------------------------------------------------------------------
     def _publish(self, estimates: list[OdometryEstimate]) -> None:

@@ -10,7 +10,9 @@ from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.resources import config_path
 
 NODE_NAME = "wheel_odometry"
-TITLE = "wheel_odometry: joint_states + imu/data -> odom (odom -> base_link), odom/slip"
+TITLE = (
+    "wheel_odometry: joint_states + imu/data (+ visual_odometry/odom) -> odom (odom -> base_link), odom/slip"
+)
 PARAMETERS = (
     ParamSpec(
         "gravity",
@@ -90,6 +92,34 @@ PARAMETERS = (
         unit="s",
     ),
     ParamSpec(
+        "use_visual_odometry",
+        True,
+        "Fuse the increments of visual_odometry/odom (position and measured slip); false: wheels and IMU only",
+    ),
+    ParamSpec(
+        "visual_wheel_sigma",
+        0.5,
+        "How wrong the wheels may be over one visual increment, as a fraction of the distance rolled "
+        "(sets how much of the disagreement goes to the wheels, and the outlier gate)",
+        range=(0.01, 2.0),
+        advanced=True,
+    ),
+    ParamSpec(
+        "visual_slip_time_constant",
+        1.0,
+        "Low-pass time constant of the slip measured by visual odometry",
+        range=(0.01, 30.0),
+        unit="s",
+        advanced=True,
+    ),
+    ParamSpec(
+        "visual_timeout",
+        3.0,
+        "No visual increment this long: the wheel speed goes back to the slope model",
+        range=(0.1, 60.0),
+        unit="s",
+    ),
+    ParamSpec(
         "reset_jump",
         1.0,
         "Input time going back by more than this resets the odometry (simulator restart)",
@@ -121,6 +151,9 @@ def config_from(
         slip_limit=values["slip_limit"],
         imu_timeout=values["imu_timeout"],
         reset_jump=values["reset_jump"],
+        visual_wheel_sigma=values["visual_wheel_sigma"],
+        visual_slip_time_constant=values["visual_slip_time_constant"],
+        visual_timeout=values["visual_timeout"],
     )
 
 

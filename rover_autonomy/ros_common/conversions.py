@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+import transforms3d
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose, PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
@@ -286,6 +287,20 @@ def arrays_to_pose(position, quaternion) -> Pose:
     o = pose.orientation
     o.x, o.y, o.z, o.w = (float(v) for v in quaternion)
     return pose
+
+
+def pose_to_matrix(pose: Pose) -> np.ndarray:
+    """4x4 homogeneous transform of a pose (rejects NaN and zero quaternions)."""
+    position, (x, y, z, w) = pose_to_arrays(pose)
+    transform = np.eye(4)
+    transform[:3, :3] = transforms3d.quaternions.quat2mat((w, x, y, z))
+    transform[:3, 3] = position
+    return transform
+
+
+def matrix_to_pose(transform: np.ndarray) -> Pose:
+    w, x, y, z = transforms3d.quaternions.mat2quat(np.asarray(transform)[:3, :3])
+    return arrays_to_pose(np.asarray(transform)[:3, 3], (x, y, z, w))
 
 
 def make_pose_stamped(position, quaternion, stamp_ns: int, frame_id: str) -> PoseStamped:
