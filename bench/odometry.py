@@ -19,7 +19,9 @@ noise and bias. The synthetic soil's slip law (``terrain_slip`` below) is learnt
 **The simulator** (``rover_autonomy/odometry/sim_drive.py``, when ``rover_autonomy.sim`` is installed):
 the rover_sim core (MuJoCo, terramechanics slip) driven through the base controller core, Mars sand.
 Calibration on the 5/10/15 deg test slopes; the same plan on an 80 m flat world and on the generated Mars
-world (k = 0.07); a 15 deg climb (true slip from the simulator's per-wheel slip).
+world (k = 0.07); a 15 deg climb (true slip from the simulator's per-wheel slip). Then the same drives
+with the stereo pair rendered at its rate and stereo visual odometry fused (stereo core + VO core, each
+increment delivered 0.3 s after its frame, as from the nodes).
 
     PYTHONPATH=$PWD .venv/bin/python bench/odometry.py [--source all|synthetic|sim] [--seed N]
 """
@@ -208,6 +210,42 @@ def report_sim(name, run: SimRun) -> None:
     )
 
 
+def climb_slip_figures(run: SimRun) -> None:
+    moving_from = next(t for t, s in zip(run.stamps, run.true_slip, strict=True) if s > 0)
+    flagged = next((t for t, e in zip(run.stamps, run.estimates, strict=True) if e.slip >= 0.2), None)
+    cruising = [i for i, t in enumerate(run.stamps) if moving_from + 6 < t < moving_from + 28]
+    errors = [run.estimates[i].slip - run.true_slip[i] for i in cruising]
+    truth_mean = float(np.mean([run.true_slip[i] for i in cruising]))
+    flag_text = f"{flagged - moving_from:.1f} s" if flagged is not None else "never"
+    print(
+        f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; estimate "
+        f"error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
+    )
+
+
+def visual_figures(model, seed: int, slip_model, plan, flat_world) -> None:
+    from rover_autonomy.sim.scene import resolve_world
+
+    print("with stereo visual odometry fused (calibrated slope model as fallback):")
+    mars = resolve_world("mars")
+    drives = (
+        ("flat: arcs + point turns", flat_world, plan),
+        ("mars world, whole plan", mars, plan),
+        ("15 deg climb", resolve_world("slope:15:mars"), [(30, 0.3, 0.0)]),
+    )
+    for label, world, steps in drives:
+        cfg = config(model, gravity=world.gravity, slip_model=slip_model)
+        run = sim_drive(model, world, steps, cfg, seed + (1 if "climb" in label else 0), visual=True)
+        report_sim(label, run)
+        invalid = sum(not step.valid for step in run.visual_steps) - 1  # the first frame has no motion
+        inliers = np.median([step.inliers for step in run.visual_steps if step.valid])
+        print(
+            f"{'':<28} {len(run.visual_steps)} frames, {invalid} without a motion, median {inliers:.0f} inliers"
+        )
+        if "climb" in label:
+            climb_slip_figures(run)
+
+
 def simulator_figures(model, seed: int) -> None:
     from rover_autonomy.odometry.calibration import calibrate_drives
     from rover_autonomy.sim.scene import resolve_world, terrain_world
@@ -238,16 +276,8 @@ def simulator_figures(model, seed: int) -> None:
     for label, slip_model in (("no slope model", None), ("calibrated", fit.model)):
         run = sim_drive(model, climb_world, [(30, 0.3, 0.0)], config(model, slip_model=slip_model), seed + 1)
         report_sim(f"15 deg climb, {label}", run)
-        moving_from = next(t for t, s in zip(run.stamps, run.true_slip, strict=True) if s > 0)
-        flagged = next((t for t, e in zip(run.stamps, run.estimates, strict=True) if e.slip >= 0.2), None)
-        cruising = [i for i, t in enumerate(run.stamps) if moving_from + 6 < t < moving_from + 28]
-        errors = [run.estimates[i].slip - run.true_slip[i] for i in cruising]
-        truth_mean = float(np.mean([run.true_slip[i] for i in cruising]))
-        flag_text = f"{flagged - moving_from:.1f} s" if flagged is not None else "never"
-        print(
-            f"{'':<28} true slip {100 * truth_mean:.0f} %; slip >= 20 % flagged after {flag_text}; estimate "
-            f"error after 6 s: mean {100 * np.mean(errors):+.1f}, max {100 * np.max(np.abs(errors)):.1f} points"
-        )
+        climb_slip_figures(run)
+    visual_figures(model, seed, fit.model, plan, flat_world)
     print(f"  ({time.perf_counter() - started:.0f} s of wall time)")
 
 

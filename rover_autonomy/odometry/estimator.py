@@ -17,6 +17,9 @@ updates one :class:`~rover_autonomy.odometry.ekf.Ekf`:
 Slip is estimated from three cues: the slope model (uniform slip, invisible to the wheels), the wheel
 residuals (one wheel spinning or dragging), and the wheel/IMU disagreement (yaw rate). A slip above the
 limit is flagged (MER's onboard check stopped the drive at 40 %).
+
+Visual odometry increments (:mod:`rover_autonomy.odometry.visual`) correct the position after the fact
+and measure the slip directly; while they keep coming, that slip replaces the slope model's.
 """
 
 from __future__ import annotations
