@@ -8,6 +8,7 @@ recorded at 2 Hz with the true pose.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 from itertools import pairwise
@@ -25,6 +26,8 @@ from rover_autonomy.perception.stereo import StereoProcessor
 from rover_autonomy.perception.visual_odometry import StereoVisualOdometry, VisualStep
 from rover_autonomy.perception.vo_parameters import check
 from rover_autonomy.perception.vo_track import NOT_AVAILABLE, VisualOdometryTrack
+from rover_autonomy.ros_common import qos
+from rover_autonomy.ros_common.conversions import array_to_image, ns_to_stamp, stamp_to_ns
 from rover_autonomy.rover_model import load_rover_model
 
 sim_engine = pytest.importorskip("rover_autonomy.sim.engine")
@@ -215,3 +218,226 @@ def test_sixteen_bit_images_keep_their_grey_levels_from_frame_to_frame():
     dimmer_peak = image.copy()
     dimmer_peak[0, 0] = 2500
     assert to_grey(image, "mono16")[1, 1] == to_grey(dimmer_peak, "mono16")[1, 1] == round(1000 * 255 / 4095)
+
+
+# -- node over DDS -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def messages(drive):
+    """Per frame the left Image (rgb8) and the DisparityImage the real stereo_processor makes of the
+    pair; and the left CameraInfo."""
+    import rclpy
+    from rclpy.parameter import Parameter
+
+    from rover_autonomy.perception.stereo_node import StereoProcessorNode
+
+    frames, _ = drive
+    left_cal, right_cal = _calibrations()
+    infos = [
+        _camera_info(left_cal, "stereo_left_optical_frame"),
+        _camera_info(right_cal, "stereo_right_optical_frame"),
+    ]
+    context = rclpy.Context()
+    rclpy.init(context=context)
+    overrides = [Parameter(name, value=value) for name, value in STEREO_PARAMETERS.items()]
+    stereo = StereoProcessorNode(context=context, parameter_overrides=overrides)
+    try:
+        pairs = []
+        for frame in frames:
+            left = array_to_image(frame.left, "rgb8", frame.stamp_ns, "stereo_left_optical_frame")
+            right = array_to_image(frame.right, "rgb8", frame.stamp_ns, "stereo_right_optical_frame")
+            pairs.append((left, stereo.process_pair(left, right, *infos)[0]))
+    finally:
+        stereo.destroy_node()
+        rclpy.try_shutdown(context=context)
+    return pairs, infos[0]
+
+
+def _camera_info(calibration, frame_id):
+    from sensor_msgs.msg import CameraInfo
+
+    msg = CameraInfo(width=calibration.width, height=calibration.height, distortion_model="plumb_bob")
+    msg.d = calibration.D.tolist()
+    msg.k, msg.r, msg.p = calibration.K.ravel(), calibration.R.ravel(), calibration.P.ravel()
+    msg.header.frame_id = frame_id
+    return msg
+
+
+class VisualOdometryRig:
+    """A test node feeding visual_odometry frames and collecting its odometry and diagnostics."""
+
+    def __init__(self, ros, messages, drive):
+        from diagnostic_msgs.msg import DiagnosticArray
+        from nav_msgs.msg import Odometry
+        from sensor_msgs.msg import CameraInfo, Image
+        from stereo_msgs.msg import DisparityImage
+
+        from rover_autonomy.perception.vo_node import VisualOdometryNode
+
+        self.ros = ros
+        (self.pairs, self.info), (self.frames, _) = messages, drive
+        self.node = ros.node(VisualOdometryNode(context=ros.context))
+        self.io = ros.node("visual_odometry_rig")
+        self.pub = {
+            topic: self.io.create_publisher(type_, topic, qos.for_topic(topic))
+            for topic, type_ in (
+                ("stereo/left/image_rect", Image),
+                ("stereo/left/camera_info", CameraInfo),
+                ("stereo/disparity", DisparityImage),
+            )
+        }
+        self.odometry, self.statuses = [], []
+        self.io.create_subscription(
+            Odometry, "visual_odometry/odom", self.odometry.append, qos.for_topic("visual_odometry/odom")
+        )
+        self.io.create_subscription(
+            DiagnosticArray,
+            "diagnostics",
+            lambda msg: self.statuses.extend(s for s in msg.status if s.name == "visual_odometry"),
+            qos.profile("diagnostics"),
+        )
+        assert ros.spin_until(
+            lambda: (
+                all(p.get_subscription_count() >= 1 for p in self.pub.values())
+                and self.node.count_subscribers("visual_odometry/odom") >= 1
+            )
+        )
+
+    def send_info(self, info=None):
+        info = info or self.info
+        self.pub["stereo/left/camera_info"].publish(info)
+        assert self.ros.spin_until(
+            lambda: self.node._info is not None and np.array_equal(self.node._info.p, info.p, equal_nan=True)
+        )
+
+    def send_frame(self, index, stamp_ns=None, image=None, disparity=None, expect_output=True):
+        """Frame ``index`` (restamped, or with a replaced image or disparity); waits for its odometry."""
+        image, disparity = (
+            copy.deepcopy(image or self.pairs[index][0]),
+            copy.deepcopy(disparity or self.pairs[index][1]),
+        )
+        stamp = ns_to_stamp(self.frames[index].stamp_ns if stamp_ns is None else stamp_ns)
+        image.header.stamp = disparity.header.stamp = disparity.image.header.stamp = stamp
+        count = len(self.odometry)
+        self.pub["stereo/left/image_rect"].publish(image)
+        self.pub["stereo/disparity"].publish(disparity)
+        if expect_output:
+            assert self.ros.spin_until(lambda: len(self.odometry) > count, timeout=10.0)
+            return self.odometry[-1]
+        return None
+
+    def wait_status(self, level, text, timeout=5.0):
+        return self.ros.spin_until(
+            lambda: any(s.level == level and text in s.message for s in self.statuses), timeout=timeout
+        )
+
+    def forward_since(self, first, index):
+        return _true_delta(self.frames[first], self.frames[index])[0, 3]
+
+
+def _assert_unmeasured(odometry):
+    assert odometry.pose.covariance[0] == -1.0 and odometry.twist.covariance[0] == -1.0
+    twist = odometry.twist.twist
+    assert (twist.linear.x, twist.linear.y, twist.angular.z) == (0.0, 0.0, 0.0)
+
+
+def _assert_measured(odometry, forward):
+    assert odometry.pose.covariance[0] > 0.0 and odometry.twist.covariance[0] > 0.0
+    assert np.isfinite(odometry.pose.covariance).all() and np.isfinite(odometry.twist.covariance).all()
+    assert odometry.pose.pose.position.x == pytest.approx(forward, rel=0.03)
+
+
+def test_node_publishes_one_odometry_per_frame_first_unmeasured(ros, messages, drive):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    rig = VisualOdometryRig(ros, messages, drive)
+    rig.send_info()
+    first = rig.send_frame(0)
+    assert (first.header.frame_id, first.child_frame_id) == ("visual_odom", "base_link")
+    assert stamp_to_ns(first.header.stamp) == rig.frames[0].stamp_ns
+    _assert_unmeasured(first)
+    position = first.pose.pose.position
+    assert (position.x, position.y, position.z, first.pose.pose.orientation.w) == (0.0, 0.0, 0.0, 1.0)
+    for index in (1, 2):
+        odometry = rig.send_frame(index)
+        assert stamp_to_ns(odometry.header.stamp) == rig.frames[index].stamp_ns
+        _assert_measured(odometry, rig.forward_since(0, index))
+        step = rig.forward_since(index - 1, index)
+        assert odometry.twist.twist.linear.x == pytest.approx(step / 0.5, rel=0.05)
+    assert rig.odometry[2].pose.covariance[0] > rig.odometry[1].pose.covariance[0]
+    assert rig.wait_status(DiagnosticStatus.OK, "tracking")
+    values = {v.key: v.value for v in rig.statuses[-1].values}
+    assert (values["frames"], values["valid_steps"], values["invalid_steps"]) == ("3", "2", "1")
+    assert int(values["inliers"]) >= 100 and float(values["processing_ms"]) > 0.0
+
+
+def _disparity_cropped(rig):
+    from rover_autonomy.ros_common.conversions import image_to_array
+
+    disparity = copy.deepcopy(rig.pairs[2][1])
+    disparity.image = array_to_image(image_to_array(disparity.image)[:-10], "32FC1")
+    rig.send_frame(2, disparity=disparity, expect_output=False)
+    return "sizes differ: left image 640x480, disparity 640x470"
+
+
+def _image_encoding(rig):
+    grey = rig.frames[2].grey.astype(np.float32)
+    rig.send_frame(2, image=array_to_image(grey, "32FC1"), expect_output=False)
+    return "left image: unsupported encoding '32FC1'"
+
+
+def _disparity_without_baseline(rig):
+    disparity = copy.deepcopy(rig.pairs[2][1])
+    disparity.t = 0.0
+    rig.send_frame(2, disparity=disparity, expect_output=False)
+    return "t = 0: both must be positive"
+
+
+def _nan_camera_info(rig):
+    info = copy.deepcopy(rig.info)
+    info.p[0] = math.nan
+    rig.send_info(info)
+    rig.send_frame(2, expect_output=False)
+    rig.ros.spin_for(0.3)
+    rig.send_info()
+    return "left camera_info: P contains NaN"
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [_disparity_cropped, _image_encoding, _disparity_without_baseline, _nan_camera_info],
+    ids=lambda f: f.__name__.strip("_"),
+)
+def test_node_drops_bad_input_names_it_and_serves_the_next_frame(ros, messages, drive, bad):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    rig = VisualOdometryRig(ros, messages, drive)
+    rig.send_info()
+    rig.send_frame(0)
+    rig.send_frame(1)
+    expected = bad(rig)
+    assert rig.wait_status(DiagnosticStatus.WARN, expected), [s.message for s in rig.statuses]
+    assert len(rig.odometry) == 2 and rig.node.counts["dropped"] == 1
+    # The chain goes on from frame 1 to frame 3, over the dropped frame.
+    _assert_measured(rig.send_frame(3), rig.forward_since(0, 3))
+    assert rig.wait_status(DiagnosticStatus.OK, "tracking")
+
+
+def test_node_waits_for_camera_info_and_restarts_when_stamps_go_back(ros, messages, drive):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    rig = VisualOdometryRig(ros, messages, drive)
+    rig.send_frame(0, expect_output=False)
+    assert rig.wait_status(DiagnosticStatus.WARN, "no message received yet on stereo/left/camera_info")
+    assert not rig.odometry
+    rig.send_info()  # the waiting frame is processed as soon as it is in
+    assert ros.spin_until(lambda: len(rig.odometry) == 1)
+    _assert_unmeasured(rig.odometry[0])
+    _assert_measured(rig.send_frame(1), rig.forward_since(0, 1))
+    # A simulation reset: time starts again; the chain restarts at the origin, unmeasured.
+    restarted = rig.send_frame(2, stamp_ns=200_000_000)
+    assert rig.wait_status(DiagnosticStatus.WARN, "stamps went back from 1.500000 s to 0.200000 s")
+    _assert_unmeasured(restarted)
+    assert restarted.pose.pose.position.x == 0.0 and restarted.pose.covariance[7] == 0.0
+    _assert_measured(rig.send_frame(3, stamp_ns=700_000_000), rig.forward_since(2, 3))

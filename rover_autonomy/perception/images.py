@@ -62,14 +62,14 @@ def to_grey_pair(
     return cv2.cvtColor(left, code), cv2.cvtColor(right, code)
 
 
-def to_grey(image: np.ndarray, encoding: str, what: str = "image") -> np.ndarray:
+def to_grey(image: np.ndarray, encoding: str, side: str = "left") -> np.ndarray:
     """One image as contiguous uint8 grey, for frame-to-frame tracking.
 
     16-bit images are scaled by the smallest power-of-two range holding their peak (a 12-bit sensor:
     4095), not by the frame's own peak: tracking compares consecutive frames, which must keep their
     grey levels when the brightest pixel changes.
     """
-    check_image(image, encoding, what)
+    check_image(image, encoding, side)
     if encoding == "mono8":
         return np.ascontiguousarray(image)
     if encoding == "mono16":

@@ -18,7 +18,7 @@ from sensor_msgs.msg import CameraInfo, Image
 from stereo_msgs.msg import DisparityImage
 
 from rover_autonomy.perception.camera import StereoGeometry, StereoInputError
-from rover_autonomy.perception.images import to_grey
+from rover_autonomy.perception.images import ENCODINGS, to_grey
 from rover_autonomy.perception.stereo_node import camera_info_to_calibration
 from rover_autonomy.perception.sync import SIDES, Pair, PairSynchronizer
 from rover_autonomy.perception.visual_odometry import StereoVisualOdometry, VisualStep
@@ -48,8 +48,12 @@ _STREAM_NAMES = {IMAGE: "image", DISPARITY: "disparity"}
 
 def frame_arrays(image: Image, disparity: DisparityImage) -> tuple[np.ndarray, np.ndarray]:
     """Grey uint8 left image and float disparity [px] (NaN where invalid); raises StereoInputError."""
+    if image.encoding not in ENCODINGS:  # before image_to_array, whose list includes 32FC1
+        raise StereoInputError(
+            f"left image: unsupported encoding {image.encoding!r} (supported: {', '.join(ENCODINGS)})"
+        )
     try:
-        grey = to_grey(image_to_array(image), image.encoding, "left image")
+        grey = to_grey(image_to_array(image), image.encoding, "left")
     except ConversionError as err:
         raise StereoInputError(f"left image: {err}") from err
     if disparity.image.encoding != "32FC1":
