@@ -441,3 +441,17 @@ def test_node_waits_for_camera_info_and_restarts_when_stamps_go_back(ros, messag
     _assert_unmeasured(restarted)
     assert restarted.pose.pose.position.x == 0.0 and restarted.pose.covariance[7] == 0.0
     _assert_measured(rig.send_frame(3, stamp_ns=700_000_000), rig.forward_since(2, 3))
+    # A run-time parameter change rebuilds the core: the pose stays, the next step is unmeasured.
+    from rclpy.parameter import Parameter
+
+    refused = rig.node.set_parameters([Parameter("min_depth", value=30.0)])[0]
+    assert not refused.successful and "min_depth < max_depth" in refused.reason
+    assert rig.node.set_parameters([Parameter("max_features", value=400)])[0].successful
+    before = rig.odometry[-1].pose.pose.position.x
+    changed = rig.send_frame(4, stamp_ns=1_200_000_000)
+    _assert_unmeasured(changed)
+    assert changed.pose.pose.position.x == before
+    # The motion from frame 3 to 4 was not measured: the chain holds 2 -> 3 and 4 -> 5 (straight ahead).
+    _assert_measured(
+        rig.send_frame(5, stamp_ns=1_700_000_000), rig.forward_since(2, 3) + rig.forward_since(4, 5)
+    )
