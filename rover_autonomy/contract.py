@@ -61,6 +61,7 @@ STACK_TOPICS = _topics(
     ("stereo/points", "sensor_msgs/PointCloud2", "images"),
     ("odom", "nav_msgs/Odometry", "sensors"),
     ("odom/slip", "std_msgs/Float32", "sensors"),
+    ("visual_odometry/odom", "nav_msgs/Odometry", "sensors"),
     ("terrain/elevation", "sensor_msgs/PointCloud2", "maps"),
     ("terrain/costmap", "nav_msgs/OccupancyGrid", "maps"),
     ("goal_pose", "geometry_msgs/PoseStamped", "commands"),
@@ -76,6 +77,7 @@ SERVICES: dict[str, str] = {"navigation/cancel": "std_srvs/Trigger"}
 FRAMES = (
     "map",
     "odom",
+    "visual_odom",
     "base_link",
     "stereo_left_optical_frame",
     "stereo_right_optical_frame",

@@ -24,6 +24,7 @@ EXECUTABLES: dict[str, str] = {
     "base_controller": "rover_autonomy.control.node:main",
     "wheel_odometry": "rover_autonomy.odometry.node:main",
     "stereo_processor": "rover_autonomy.perception.stereo_node:main",
+    "visual_odometry": "rover_autonomy.perception.vo_node:main",
     "terrain_mapper": "rover_autonomy.mapping.node:main",
     "path_planner": "rover_autonomy.planning.planner_node:main",
     "path_follower": "rover_autonomy.planning.follower_node:main",
@@ -92,6 +93,11 @@ NODES: tuple[NodeEntry, ...] = (
         # The mast cameras of config/rover.yaml see flat ground from 1.45 m depth (95 px of disparity);
         # 128 disparities keep rocks and slopes down to 1.1 m (test_stereo_parameters checks this).
         parameters={"disparity_range": 128},
+    ),
+    NodeEntry(
+        name="visual_odometry",
+        executable="visual_odometry",
+        parameter_files=("visual_odometry.yaml",),
     ),
     NodeEntry(name="terrain_mapper", executable="terrain_mapper", parameter_files=("terrain_mapper.yaml",)),
     NodeEntry(name="path_planner", executable="path_planner", parameter_files=("path_planner.yaml",)),

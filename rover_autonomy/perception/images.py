@@ -60,3 +60,19 @@ def to_grey_pair(
         )
     code = cv2.COLOR_RGB2GRAY if left_encoding == "rgb8" else cv2.COLOR_BGR2GRAY
     return cv2.cvtColor(left, code), cv2.cvtColor(right, code)
+
+
+def to_grey(image: np.ndarray, encoding: str, side: str = "left") -> np.ndarray:
+    """One image as contiguous uint8 grey, for frame-to-frame tracking.
+
+    16-bit images are scaled by the smallest power-of-two range holding their peak (a 12-bit sensor:
+    4095), not by the frame's own peak: tracking compares consecutive frames, which must keep their
+    grey levels when the brightest pixel changes.
+    """
+    check_image(image, encoding, side)
+    if encoding == "mono8":
+        return np.ascontiguousarray(image)
+    if encoding == "mono16":
+        bits = max(int(image.max()).bit_length(), 8)
+        return cv2.convertScaleAbs(image, alpha=255.0 / ((1 << bits) - 1))
+    return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY if encoding == "rgb8" else cv2.COLOR_BGR2GRAY)
