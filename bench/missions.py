@@ -49,9 +49,9 @@ def main() -> int:
     rows = []
     header = f"{'world':<14}{'ok':>4} {'goal err':>9}{'dist':>7}{'sim s':>7}{'wall s':>8}{'wall/sim':>9}"
     header += f"{'lat med':>9}{'lat p95':>9}{'drift %':>9}{'body':>6}  reason"
-    print(header)
-    for planet in args.planets:
-        for seed in args.seeds:
+    print(header, flush=True)
+    for seed in args.seeds:  # planets alternate: an interrupted run still covers both
+        for planet in args.planets:
             name = f"{planet}-{seed}"
             world_dir = out / name / "world"
             generate = ["world", "--planet", planet, "--seed", str(seed), "--rock-density", str(args.k)]
