@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import json
 import math
+import signal
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -209,9 +211,15 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
     wall_start = time.monotonic()
     failure: str | None = None
     goal_sent_at: float | None = None
+    # Ctrl-C and SIGTERM set a flag the loop checks instead of raising KeyboardInterrupt anywhere: one
+    # raised inside rclpy's take_message surfaces as a pybind11 RuntimeError, and no report is written.
+    interrupted = threading.Event()
+    previous_handlers = {
+        sig: signal.signal(sig, lambda *_: interrupted.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
     try:
         launcher.start()
-        while True:
+        while not interrupted.is_set():
             executor.spin_once(timeout_sec=0.05)
             wall = time.monotonic() - wall_start
             died = launcher.poll()
@@ -260,9 +268,13 @@ def run_mission(spec: MissionSpec, echo=print) -> dict:
                 f"{supervisor.state or 'waiting':<28.28} to goal {distance:6.2f} m | sim {sim_elapsed:6.1f} s"
                 f" | real-time factor {sim_elapsed / max(wall, 1e-6):4.2f}"
             )
+        if interrupted.is_set():
+            failure = metrics.INTERRUPTED
     except KeyboardInterrupt:
         failure = metrics.INTERRUPTED
     finally:
+        for sig, handler in previous_handlers.items():
+            signal.signal(sig, handler)
         progress.close()
         launcher.stop()
         executor.remove_node(supervisor)
