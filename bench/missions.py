@@ -36,6 +36,10 @@ def goal_for(world, distance: float) -> tuple[float, float]:
     raise RuntimeError(f"no free goal {distance} m east of the start of {world!r}")
 
 
+def _ms(value) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--planets", nargs="+", default=["mars", "moon"])
@@ -68,7 +72,7 @@ def main() -> int:
             print(
                 f"{name:<14}{'yes' if report['success'] else 'no':>4} {report['goal_error_m']!s:>9}"
                 f"{report['distance_travelled_m']:>7.1f}{report['duration_sim_s']:>7.0f}"
-                f"{report['duration_wall_s']:>8.0f}{ratio:>9.2f}{latency['median']!s:>9}{latency['p95']!s:>9}"
+                f"{report['duration_wall_s']:>8.0f}{ratio:>9.2f}{_ms(latency['median']):>9}{_ms(latency['p95']):>9}"
                 f"{report['odometry_drift_pct']!s:>9}{report['body_contacts']:>6}  {report['failure_reason'] or ''}",
                 flush=True,
             )
