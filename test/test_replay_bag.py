@@ -193,7 +193,7 @@ def test_playlist_plays_what_the_selected_nodes_do_not_produce(mission, tmp_path
     whole = plan_playlist(bag, ["stereo_processor", "wheel_odometry", "terrain_mapper", "path_planner"])
     assert set(whole.played) == {*NODE_IO["stereo_processor"].inputs, "joint_states", "imu/data", "goal_pose"}
     assert whole.answers == {
-        "stereo/right/image_rect": (Answer("stereo/points", ()),),
+        "stereo/right/image_rect": (Answer("stereo/points", ()), Answer("stereo/disparity", ())),
         "joint_states": (Answer("odom", ("joint_states", "imu/data")),),
     }
     assert "ground_truth/odom" in whole.reference

@@ -30,7 +30,8 @@ from rover_autonomy.replay.bag import Bag, BagError, normalise, ros_type
 class NodeIO:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    answers: dict[str, str] = field(default_factory=dict)  # input topic -> output answering it one-for-one
+    # input topic -> the output(s) answering it one-for-one
+    answers: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     synchronised: tuple[str, ...] = ()  # inputs the node waits to see up to a stamp before answering it
     optional_inputs: tuple[str, ...] = ()  # played when recorded; the node idles without them
     # input topic -> boolean parameter of the node; false: the node does not subscribe to that input
@@ -58,8 +59,10 @@ NODE_IO: dict[str, NodeIO] = {
     "stereo_processor": NodeIO(
         inputs=STEREO,
         outputs=("stereo/disparity", "stereo/points"),
-        # (stamp, topic) order puts the right image last among a pair's four messages.
-        answers={"stereo/right/image_rect": "stereo/points"},
+        # (stamp, topic) order puts the right image last among a pair's four messages. Both outputs are
+        # awaited: the disparity (300 kB at 320x240) can still be in flight when the points arrive, and
+        # visual_odometry must get it before the next bag message.
+        answers={"stereo/right/image_rect": ("stereo/points", "stereo/disparity")},
     ),
     "visual_odometry": NodeIO(
         inputs=("stereo/left/camera_info", "stereo/left/image_rect", "stereo/disparity"),
@@ -214,7 +217,8 @@ def plan_playlist(
         after = tuple(t for t in node_io[n].synchronised if t in arriving)
         for trigger, answer in node_io[n].answers.items():
             if trigger in arriving:
-                answers[trigger] = (*answers.get(trigger, ()), Answer(answer, after))
+                topics = (answer,) if isinstance(answer, str) else answer
+                answers[trigger] = (*answers.get(trigger, ()), *(Answer(t, after) for t in topics))
     outputs = {topic: _type_for(topic) for n in nodes for topic in node_io[n].outputs}
     reference = tuple(t for t in REFERENCE_TOPICS if t in bag.topics)
     links = tuple(
