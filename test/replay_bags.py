@@ -8,7 +8,9 @@ order with realistic latencies (images 30 ms after exposure), as a recorder woul
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
+import cv2
 import numpy as np
 from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import Odometry
@@ -155,17 +157,63 @@ def stack_messages(duration=2.0, rate=50.0, costmap_rate=2.0):
     return out
 
 
+GROUND_CELL = 0.025  # [m] per texel of the ground texture
+GROUND_SIZE = 2048  # texels a side: 51 m, centred on the start
+HAZE = (12.0, 20.0)  # [m] optical depths over which the ground fades to its mean (no far-field aliasing)
+
+
+@lru_cache(maxsize=1)
+def _ground_texture() -> np.ndarray:
+    """A fixed, band-limited random texture of the flat ground around the start (float32, 0…255)."""
+    rng = np.random.default_rng(11)
+    fine = cv2.GaussianBlur(rng.normal(size=(GROUND_SIZE, GROUND_SIZE)).astype(np.float32), (0, 0), 1.5)
+    coarse = cv2.GaussianBlur(rng.normal(size=(GROUND_SIZE, GROUND_SIZE)).astype(np.float32), (0, 0), 6.0)
+    texture = fine / fine.std() + 0.7 * coarse / coarse.std()
+    return (128.0 + 40.0 * texture).astype(np.float32)
+
+
+def render_ground(model, side: str, t: float, focal: float, width=320, height=240, supersample=3):
+    """What the rectified ``side`` camera of the rover at ``truth(t)`` sees of a textured flat ground
+    (sky above the horizon): images a stereo matcher and visual odometry can measure the drive in.
+    Each pixel averages ``supersample``² rays."""
+    x, y, yaw = truth(t)
+    base = np.eye(4)
+    base[:2, :2] = [[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]]
+    base[:2, 3] = x, y  # base_link lies on the ground plane (config/rover.yaml)
+    camera = base @ model.stereo.camera_to_base(side)
+    offsets = (np.arange(supersample) + 0.5) / supersample - 0.5
+    u = (np.arange(width)[:, None] + offsets).ravel()
+    v = (np.arange(height)[:, None] + offsets).ravel()
+    uu, vv = np.meshgrid(u, v)
+    rays = np.stack([(uu - width / 2) / focal, (vv - height / 2) / focal, np.ones_like(uu)], axis=-1)
+    direction = rays @ camera[:3, :3].T
+    origin = camera[:3, 3]
+    down = direction[..., 2] < -1e-6
+    depth = np.where(down, -origin[2] / np.where(down, direction[..., 2], -1.0), np.inf)  # optical z
+    hit = origin[:2] + np.where(down, depth, 0.0)[..., None] * direction[..., :2]
+    texture = _ground_texture()
+    columns = ((hit[..., 0] - 2.0) / GROUND_CELL + GROUND_SIZE / 2).astype(np.float32)
+    rows = ((hit[..., 1] - 3.0) / GROUND_CELL + GROUND_SIZE / 2).astype(np.float32)
+    ground = cv2.remap(texture, columns, rows, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+    haze = np.clip((depth - HAZE[0]) / (HAZE[1] - HAZE[0]), 0.0, 1.0)
+    image = np.where(down, (1.0 - haze) * ground + haze * 128.0, 200.0).astype(np.float32)
+    return cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+
+
 def rover_messages(duration=1.0, rate=50.0, camera_rate=5.0, seed=3):
     """The synthetic mission in the rover model's terms: joint states of every drive, steer and
-    suspension joint (wheel_commands of the arc), an IMU at the same stamps, a 320×240 pair whose
-    camera info follows the model's field of view, ground truth and a goal — what wheel_odometry,
-    stereo_processor, terrain_mapper and path_planner consume."""
+    suspension joint (wheel_commands of the arc), an IMU at the same stamps, a 320×240 pair of a
+    textured flat ground seen from the model's mast cameras along the true arc (with camera info to
+    match), ground truth and a goal — what wheel_odometry, stereo_processor, visual_odometry,
+    terrain_mapper and path_planner consume."""
     from rover_autonomy.kinematics import wheel_commands
     from rover_autonomy.rover_model import load_rover_model
 
     model = load_rover_model()
     command = wheel_commands(model, SPEED, YAW_RATE)
     names = [*model.drive_joints, *model.steer_joints, *model.suspension_joints]
+    focal = 160.0 / math.tan(model.stereo.hfov / 2)
+    noise = np.random.default_rng(seed)
     out = []
     for topic, stamp, log, msg in mission_messages(duration, rate, camera_rate, seed, clock=False):
         if topic == "joint_states":
@@ -179,8 +227,14 @@ def rover_messages(duration=1.0, rate=50.0, camera_rate=5.0, seed=3):
         elif topic == "imu/data":
             stamp, log = stamp - 5_000_000, log - 5_000_000  # at the joint states' stamps
             msg.header.stamp = ns_to_stamp(stamp)
+        elif topic.endswith("image_rect"):
+            side = "right" if "right" in topic else "left"
+            image = render_ground(model, side, (stamp - START_NS) * 1e-9, focal)
+            image += noise.normal(0.0, 1.5, image.shape)  # sensor noise, independent per camera
+            msg = array_to_image(
+                np.clip(image, 0, 255).round().astype(np.uint8), "mono8", stamp, msg.header.frame_id
+            )
         elif topic.endswith("camera_info"):
-            focal = 160.0 / math.tan(model.stereo.hfov / 2)
             tx = -focal * model.stereo.baseline if "right" in topic else 0.0
             msg.k = [focal, 0.0, 160.0, 0.0, focal, 120.0, 0.0, 0.0, 1.0]
             msg.p = [focal, 0.0, 160.0, tx, 0.0, focal, 120.0, 0.0, 0.0, 0.0, 1.0, 0.0]

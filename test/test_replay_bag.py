@@ -26,6 +26,7 @@ from rover_autonomy.replay.bag import (
     ros_type,
 )
 from rover_autonomy.replay.playlist import NODE_IO, Answer, plan_playlist
+from rover_autonomy.replay.replay_cli import node_parameters
 from rover_autonomy.ros_common.conversions import ns_to_stamp
 
 
@@ -192,7 +193,7 @@ def test_playlist_plays_what_the_selected_nodes_do_not_produce(mission, tmp_path
     whole = plan_playlist(bag, ["stereo_processor", "wheel_odometry", "terrain_mapper", "path_planner"])
     assert set(whole.played) == {*NODE_IO["stereo_processor"].inputs, "joint_states", "imu/data", "goal_pose"}
     assert whole.answers == {
-        "stereo/right/image_rect": (Answer("stereo/points", ()),),
+        "stereo/right/image_rect": (Answer("stereo/points", ()), Answer("stereo/disparity", ())),
         "joint_states": (Answer("odom", ("joint_states", "imu/data")),),
     }
     assert "ground_truth/odom" in whole.reference
@@ -202,6 +203,84 @@ def test_playlist_plays_what_the_selected_nodes_do_not_produce(mission, tmp_path
     no_goal = open_bag(write_bag(tmp_path / "nogoal", mission_messages(duration=0.3, goal=False)))
     planner = plan_playlist(no_goal, ["stereo_processor", "wheel_odometry", "terrain_mapper", "path_planner"])
     assert any("no goal_pose in the bag: path_planner will run without it" in w for w in planner.warnings)
+
+
+def test_visual_odometry_answers_a_frame_once_its_disparity_is_in_and_feeds_wheel_odometry(mission, tmp_path):
+    bag = open_bag(mission)
+    chain = plan_playlist(bag, ["stereo_processor", "visual_odometry", "wheel_odometry"])
+    # The disparity is relayed to visual_odometry, its increments to wheel_odometry; the left image is
+    # answered once the disparity of its stamp has been relayed too.
+    assert chain.forwarded == {
+        "stereo/disparity": "stereo_processor",
+        "visual_odometry/odom": "visual_odometry",
+    }
+    assert chain.answers["stereo/left/image_rect"] == (
+        Answer("visual_odometry/odom", ("stereo/left/image_rect", "stereo/disparity")),
+    )
+    # Both image consumers must have subscribed before the first image goes out.
+    assert chain.consumers["stereo/left/image_rect"] == 2 and chain.consumers["stereo/right/image_rect"] == 1
+    # Without stereo_processor, the recorded disparity plays before the image of its stamp.
+    recorded = plan_playlist(
+        open_bag(write_bag(tmp_path / "disparity", mission_messages(duration=0.3) + _disparities())),
+        ["visual_odometry"],
+    )
+    assert "stereo/disparity" in recorded.played and not recorded.forwarded
+    assert recorded.answers["stereo/left/image_rect"] == chain.answers["stereo/left/image_rect"]
+
+
+def test_wheel_odometry_replays_with_recorded_visual_odometry_or_without(tmp_path):
+    no_stereo = open_bag(write_bag(tmp_path / "wheels", mission_messages(duration=0.3), skip=STEREO_TOPICS))
+    alone = plan_playlist(no_stereo, ["wheel_odometry"])
+    assert set(alone.played) == {"joint_states", "imu/data"}
+    assert "no visual_odometry/odom in the bag: wheel_odometry will run without it" in alone.warnings
+    recorded = open_bag(write_bag(tmp_path / "vo", mission_messages(duration=0.3) + _visual_odometry()))
+    assert set(plan_playlist(recorded, ["wheel_odometry"]).played) == {
+        "joint_states",
+        "imu/data",
+        "visual_odometry/odom",
+    }
+    # Switched off, nobody would subscribe: neither played nor relayed (a relay would never match).
+    off = {"wheel_odometry": {"use_visual_odometry": False}}
+    assert "visual_odometry/odom" not in plan_playlist(recorded, ["wheel_odometry"], parameters=off).played
+    chain = plan_playlist(recorded, ["stereo_processor", "visual_odometry", "wheel_odometry"], parameters=off)
+    assert "visual_odometry/odom" not in chain.forwarded and "visual_odometry/odom" in chain.outputs
+    # The replay reads the switch from the node's parameter file, under the overrides.
+    assert node_parameters(["wheel_odometry"], {})["wheel_odometry"]["use_visual_odometry"] is True
+    assert node_parameters(["wheel_odometry"], off)["wheel_odometry"]["use_visual_odometry"] is False
+
+
+STEREO_TOPICS = tuple(f"stereo/{s}/{k}" for s in ("left", "right") for k in ("image_rect", "camera_info"))
+
+
+def _disparities():
+    """A DisparityImage per camera frame of mission_messages(duration=0.3)."""
+    from stereo_msgs.msg import DisparityImage
+
+    from rover_autonomy.ros_common.conversions import array_to_image
+
+    out = []
+    for stamp in (START_NS, START_NS + 200_000_000):
+        msg = DisparityImage(f=200.0, t=0.3, min_disparity=0.0, max_disparity=64.0)
+        msg.image = array_to_image(
+            np.full((240, 320), 6.0, np.float32), "32FC1", stamp, "stereo_left_optical_frame"
+        )
+        msg.header = msg.image.header
+        out.append(("stereo/disparity", stamp, stamp + 60_000_000, msg))
+    return out
+
+
+def _visual_odometry():
+    """visual_odometry/odom as recorded: one per camera frame, the first unmeasured."""
+    from nav_msgs.msg import Odometry
+
+    out = []
+    for i, stamp in enumerate((START_NS, START_NS + 200_000_000)):
+        msg = Odometry(child_frame_id="base_link")
+        msg.header.stamp, msg.header.frame_id = ns_to_stamp(stamp), "visual_odom"
+        msg.pose.pose.position.x, msg.pose.pose.orientation.w = 0.06 * i, 1.0
+        msg.pose.covariance[0] = -1.0 if i == 0 else 1e-6
+        out.append(("visual_odometry/odom", stamp, stamp + 300_000_000, msg))
+    return out
 
 
 # -- bad bags --------------------------------------------------------------------------------------

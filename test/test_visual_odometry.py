@@ -424,6 +424,43 @@ def test_node_drops_bad_input_names_it_and_serves_the_next_frame(ros, messages, 
     assert rig.wait_status(DiagnosticStatus.OK, "tracking")
 
 
+def _smaller_than_the_previous_frame(rig, frame):
+    # OpenCV's tracker needs both frames of a step at one size (the message checks keep DDS input from
+    # this: a new size is a new calibration, and a new core).
+    return frame.grey[:240, :320].copy(), frame.disparity[:240, :320].copy(), "(-215:Assertion failed)"
+
+
+def _colour_image(rig, frame):
+    return frame.left, frame.disparity, "ValueError in the core: left image must be 2D uint8"
+
+
+@pytest.mark.parametrize("bad", [_smaller_than_the_previous_frame, _colour_image], ids=lambda f: f.__name__)
+def test_node_publishes_a_frame_the_core_raises_on_unmeasured_and_keeps_serving(ros, messages, drive, bad):
+    from diagnostic_msgs.msg import DiagnosticStatus
+
+    rig = VisualOdometryRig(ros, messages, drive)
+    rig.send_info()
+    rig.send_frame(0)
+    before = rig.send_frame(1).pose.pose.position.x
+    # The real core on arrays it raises on, through the node's frame step (no message reaches it so).
+    grey, disparity, error = bad(rig, rig.frames[2])
+    rig.node._process_frame(rig.frames[2].stamp_ns, grey, disparity, rig.node._odometry.geometry)
+    assert ros.spin_until(lambda: len(rig.odometry) == 3)
+    _assert_unmeasured(rig.odometry[2])
+    assert rig.odometry[2].pose.pose.position.x == before
+    assert rig.wait_status(DiagnosticStatus.WARN, "no motion measured at 2.000000 s: "), [
+        s.message for s in rig.statuses
+    ]
+    assert any(error in s.message for s in rig.statuses), [s.message for s in rig.statuses]
+    assert rig.node.counts["core_errors"] == 1
+    # The node keeps serving. Nothing is measured across the failure: frame 3 starts a new reference,
+    # and the chain holds 0 -> 1 and 3 -> 4.
+    _assert_unmeasured(rig.send_frame(3))
+    assert rig.odometry[3].pose.pose.position.x == before
+    _assert_measured(rig.send_frame(4), rig.forward_since(0, 1) + rig.forward_since(3, 4))
+    assert rig.wait_status(DiagnosticStatus.OK, "tracking")
+
+
 def test_node_waits_for_camera_info_and_restarts_when_stamps_go_back(ros, messages, drive):
     from diagnostic_msgs.msg import DiagnosticStatus
 

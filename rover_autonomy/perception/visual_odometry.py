@@ -117,6 +117,14 @@ class StereoVisualOdometry:
         self.pose = np.eye(4)
         self._previous: tuple[float, np.ndarray, np.ndarray, np.ndarray] | None = None
 
+    def skip(self, stamp: float, reason: str) -> VisualStep:
+        """The step of a frame that could not be processed (``process`` raised): unmeasured, the pose
+        stays, and the previous frame is forgotten — the failure may have struck before or after
+        ``process`` kept this frame as the next one's reference, and a frame OpenCV refused is no
+        reference either — so the next frame's step is unmeasured too: no motion across the failure."""
+        self._previous = None
+        return self._step(stamp, False, reason)
+
     # -- per frame ---------------------------------------------------------------------------------
     def process(self, stamp: float, left: np.ndarray, disparity: np.ndarray) -> VisualStep:
         """``left``: (H, W) uint8 rectified grey image; ``disparity``: (H, W) float [px], NaN or <= 0

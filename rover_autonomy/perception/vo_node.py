@@ -6,12 +6,16 @@ one nav_msgs/Odometry per processed frame, stamped with the frame's stamp, in ``
 visual odometry started). A frame whose motion was not measured keeps the pose and carries
 ``covariance[0] = -1`` in pose and twist (:mod:`.vo_track`). Bad input is dropped with a throttled
 warning naming it and a diagnostics status; stamps going back (a simulation reset) restart the chain.
+A frame the core raises on (an OpenCV error on pathological input) is published unmeasured, with a
+warning: the node keeps serving, and the next frame's step is unmeasured too (the core forgets its
+previous frame), so no motion across the failure is ever integrated.
 """
 
 from __future__ import annotations
 
 import time
 
+import cv2
 import numpy as np
 from nav_msgs.msg import Odometry
 from sensor_msgs.msg import CameraInfo, Image
@@ -110,7 +114,7 @@ class VisualOdometryNode(RoverNode):
         self._info: CameraInfo | None = None
         self._waiting: Pair | None = None  # the newest frame that arrived before any camera_info
         self._last_stamp_ns: int | None = None
-        self.counts = dict(frames=0, valid_steps=0, invalid_steps=0, dropped=0)
+        self.counts = dict(frames=0, valid_steps=0, invalid_steps=0, dropped=0, core_errors=0)
         self._last_reason = ""
         self._odom_pub = self.create_publisher(Odometry, ODOM_TOPIC, qos.for_topic(ODOM_TOPIC))
         for topic, type_, callback in (
@@ -199,17 +203,33 @@ class VisualOdometryNode(RoverNode):
                 "(simulation reset?): visual odometry restarts at the origin",
             )
             self._odometry, self._track = None, VisualOdometryTrack()
+        self._process_frame(stamp_ns, grey, disparity, geometry)
+
+    def _process_frame(
+        self, stamp_ns: int, grey: np.ndarray, disparity: np.ndarray, geometry: StereoGeometry
+    ) -> None:
+        """One checked frame through the core; publishes its odometry, measured or not."""
         if self._odometry is None or self._odometry.geometry != geometry:
             self._rebuild(geometry)
         self._last_stamp_ns = stamp_ns
         started = time.perf_counter()
-        step = self._odometry.process(stamp_ns * 1e-9, grey, disparity)
+        failed = False
+        try:
+            step = self._odometry.process(stamp_ns * 1e-9, grey, disparity)
+        except (cv2.error, ValueError) as err:
+            # Published unmeasured rather than dropped: consumers (wheel_odometry, a replay awaiting one
+            # answer per frame) see the gap, and skip() keeps the next step unmeasured as well.
+            failed = True
+            self.counts["core_errors"] += 1
+            kind = "OpenCV error" if isinstance(err, cv2.error) else type(err).__name__
+            reason = f"{kind} in the core: {_error_text(err)}"
+            step = self._odometry.skip(stamp_ns * 1e-9, reason)
         elapsed_ms = 1e3 * (time.perf_counter() - started)
         estimate = self._track.update(step)
         if not self.context.ok():  # shut down (SIGTERM) while this frame was being processed
             return
         self._odom_pub.publish(self._odometry_message(stamp_ns, estimate))
-        self._report(step, elapsed_ms)
+        self._report(step, elapsed_ms, "core-error" if failed else "tracking")
 
     def _odometry_message(self, stamp_ns: int, estimate: VisualOdometryEstimate) -> Odometry:
         return data_to_odometry(
@@ -227,7 +247,7 @@ class VisualOdometryNode(RoverNode):
         )
 
     # -- diagnostics -------------------------------------------------------------------------------
-    def _report(self, step: VisualStep, elapsed_ms: float) -> None:
+    def _report(self, step: VisualStep, elapsed_ms: float, warn_key: str = "tracking") -> None:
         self.counts["frames"] += 1
         self.counts["valid_steps" if step.valid else "invalid_steps"] += 1
         if not step.valid:
@@ -244,7 +264,7 @@ class VisualOdometryNode(RoverNode):
             self.set_status(OK, "tracking", **values)
         else:
             message = f"no motion measured at {step.stamp:.6f} s: {step.reason}"
-            self.warn_throttled("tracking", message)
+            self.warn_throttled(warn_key, message)
             self.set_status(WARN, message, **values)
             self.publish_diagnostics()
 
@@ -253,6 +273,14 @@ class VisualOdometryNode(RoverNode):
         self.set_status(WARN, message, **self.counts)
         # At once: the next good frame sets OK again, possibly before the periodic status goes out.
         self.publish_diagnostics()
+
+
+def _error_text(err: Exception) -> str:
+    """What failed, in one line: OpenCV's messages may span lines, the last says what failed, after
+    its ``OpenCV(version) source:line: error:`` prefix."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = lines[-1] if lines else repr(err)
+    return text.split(" error: ", 1)[-1]
 
 
 def main(args: list[str] | None = None) -> int:

@@ -91,7 +91,7 @@ class Player(Node):
         self.settle_timeout = 60.0  # [s] longest wait for the nodes to go idle (a first-call JIT compile)
         self._busy_in_a_row = 0
         self._settle_start: dict[str, int] = {}
-        self.played_up_to: dict[str, int] = {}  # played topic -> newest stamp played
+        self.played_up_to: dict[str, int] = {}  # played or relayed topic -> newest stamp sent
         self.expected: list = []  # (Answer, stamp) not due yet
         self.clock = self.create_publisher(Clock, "/clock", qos.profile("clock"))
         self.publishers_by_topic = {
@@ -156,13 +156,18 @@ class Player(Node):
         grace: float = 2.0,
         activity: ProcessActivity | None = None,
     ) -> list[str]:
-        """Hold until the nodes are up: every output has a matched publisher, every played topic a
-        matched subscriber (so that no first message is lost). A played topic nobody subscribes to
+        """Hold until the nodes are up: every output has a matched publisher, every played topic the
+        subscribers of all the nodes consuming it (so that no node loses a first message: the left image
+        goes to stereo_processor and visual_odometry). A played topic still short of subscribers
         ``grace`` s after everything else matched is played anyway; those topics are returned."""
 
         def unmatched_inputs() -> list[str]:
             publishers = {**self.publishers_by_topic, **self.relays}
-            return [t for t, p in publishers.items() if p.get_subscription_count() == 0]
+            return [
+                t
+                for t, p in publishers.items()
+                if p.get_subscription_count() < max(self.playlist.consumers.get(t, 1), 1)
+            ]
 
         def unmatched_outputs() -> list[str]:
             return [t for t, s in self.subscriptions_by_topic.items() if s.get_publisher_count() == 0]
@@ -306,12 +311,17 @@ class Player(Node):
 
     def _relay(self, executor, stamp, stats, abort, answer_timeout, settle, activity) -> None:
         """Republish the relayed outputs that came in, one at a time in (stamp, topic, arrival) order,
-        each followed by a barrier; what those produce joins the queue, until nothing is left."""
+        each followed by a barrier; what those produce joins the queue, until nothing is left.
+
+        A relayed message counts as played up to its stamp: the answers it completes (visual odometry's
+        to a frame, once the disparity is in) are awaited at its barrier."""
         while self.relay_queue:
-            _, topic, _, raw = heapq.heappop(self.relay_queue)
+            relayed_stamp, topic, _, raw = heapq.heappop(self.relay_queue)
             self.relays[topic].publish(raw)
             stats.relayed += 1
-            self._barrier(executor, {}, stamp, stats, abort, answer_timeout, settle, activity)
+            self.played_up_to[topic] = max(relayed_stamp, self.played_up_to.get(topic, relayed_stamp))
+            self.expected += [(a, relayed_stamp) for a in self.playlist.answers.get(topic, ())]
+            self._barrier(executor, self._due(), stamp, stats, abort, answer_timeout, settle, activity)
 
     def _due(self) -> dict[str, int]:
         """Expected answers that can come now: answer topic -> the stamp it must reach."""
@@ -515,7 +525,7 @@ def replay(
             executor, startup_timeout, abort, activity=activity if activity.supported else None
         )
         if unread:
-            warnings.append(f"no node subscribes to {', '.join(unread)}: played to nobody")
+            warnings.append(f"not every node consuming {', '.join(unread)} subscribed: played anyway")
         warnings += player.foreign_publishers(set(playlist.nodes))
         stats = player.play(
             executor,

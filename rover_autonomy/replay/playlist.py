@@ -9,7 +9,8 @@ output of the selected nodes, and after each group of messages sharing a stamp t
   answered by ``stereo/points``; ``joint_states`` by ``odom``) holds the replay until the answer topic
   has carried a message stamped ≥ t, or until a timeout (counted in the report). A node that orders
   several inputs by stamp before answering (odometry releases a joint state once the IMU has reached
-  its stamp) is awaited once every one of those inputs has been played up to t;
+  its stamp; visual odometry pairs a left image with the disparity of its stamp) is awaited once every
+  one of those inputs has been played — or relayed, when a selected node produces it — up to t;
 * *quiescence*, for what is not answered one-for-one (the mapper publishes a costmap at most once per
   period; a planner replans when it decides to): the node processes have been idle and no output has
   arrived for a short wall-clock window (:mod:`.quiescence`).
@@ -29,9 +30,21 @@ from rover_autonomy.replay.bag import Bag, BagError, normalise, ros_type
 class NodeIO:
     inputs: tuple[str, ...]
     outputs: tuple[str, ...]
-    answers: dict[str, str] = field(default_factory=dict)  # input topic -> output answering it one-for-one
+    # input topic -> the output(s) answering it one-for-one
+    answers: dict[str, str | tuple[str, ...]] = field(default_factory=dict)
     synchronised: tuple[str, ...] = ()  # inputs the node waits to see up to a stamp before answering it
     optional_inputs: tuple[str, ...] = ()  # played when recorded; the node idles without them
+    # input topic -> boolean parameter of the node; false: the node does not subscribe to that input
+    switches: dict[str, str] = field(default_factory=dict)
+
+    def consumes(self, parameters: dict[str, object] | None = None) -> tuple[str, ...]:
+        """The inputs, required and optional, that the node subscribes to with these parameters."""
+        parameters = parameters or {}
+        return tuple(
+            t
+            for t in (*self.inputs, *self.optional_inputs)
+            if parameters.get(self.switches.get(t, ""), True) is not False
+        )
 
 
 STEREO = (
@@ -46,11 +59,24 @@ NODE_IO: dict[str, NodeIO] = {
     "stereo_processor": NodeIO(
         inputs=STEREO,
         outputs=("stereo/disparity", "stereo/points"),
-        # (stamp, topic) order puts the right image last among a pair's four messages.
-        answers={"stereo/right/image_rect": "stereo/points"},
+        # (stamp, topic) order puts the right image last among a pair's four messages. Both outputs are
+        # awaited: the disparity (300 kB at 320x240) can still be in flight when the points arrive, and
+        # visual_odometry must get it before the next bag message.
+        answers={"stereo/right/image_rect": ("stereo/points", "stereo/disparity")},
+    ),
+    "visual_odometry": NodeIO(
+        inputs=("stereo/left/camera_info", "stereo/left/image_rect", "stereo/disparity"),
+        outputs=("visual_odometry/odom",),
+        # One odometry per frame (unmeasured steps included), once the frame's image and disparity are
+        # both in: the disparity comes from the bag before the image, or relayed after the right image.
+        answers={"stereo/left/image_rect": "visual_odometry/odom"},
+        synchronised=("stereo/left/image_rect", "stereo/disparity"),
     ),
     "wheel_odometry": NodeIO(
         inputs=("joint_states", "imu/data"),
+        # Relayed from visual_odometry, or the recorded increments; bags without stereo replay without.
+        optional_inputs=("visual_odometry/odom",),
+        switches={"visual_odometry/odom": "use_visual_odometry"},
         outputs=("odom", "odom/slip"),
         answers={"joint_states": "odom"},
         synchronised=("joint_states", "imu/data"),  # the core's InputSequencer watermark
@@ -92,6 +118,7 @@ class Playlist:
     warnings: list[str]
     reference: tuple[str, ...]  # recorded topics used by the report
     links: tuple[tuple[str, str, str], ...] = ()  # (topic, producing node, consuming node) among the nodes
+    consumers: dict[str, int] = field(default_factory=dict)  # played or relayed topic -> subscribing nodes
 
     @property
     def forwarded(self) -> dict[str, str]:
@@ -109,9 +136,18 @@ def expected_type(topic: str) -> str:
     return ros_type(TOPICS[topic].type)
 
 
-def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None = None) -> Playlist:
-    """Check the bag against the nodes' needs; BagError names every missing or mistyped topic."""
+def plan_playlist(
+    bag: Bag,
+    nodes: list[str],
+    node_io: dict[str, NodeIO] | None = None,
+    parameters: dict[str, dict[str, object]] | None = None,
+) -> Playlist:
+    """Check the bag against the nodes' needs; BagError names every missing or mistyped topic.
+
+    ``parameters``: node -> the parameters it runs with, for the inputs a parameter switches off
+    (``wheel_odometry.use_visual_odometry``): nobody would subscribe to them."""
     node_io = NODE_IO if node_io is None else node_io
+    parameters = parameters or {}
     unknown = [n for n in nodes if n not in node_io]
     if unknown:
         raise ValueError(
@@ -122,12 +158,13 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
     produced = {topic for n in nodes for topic in node_io[n].outputs}
     needed: dict[str, list[str]] = {}
     optional: set[str] = set()
+    consumed = {n: node_io[n].consumes(parameters.get(n)) for n in nodes}
     for n in nodes:
         for topic in node_io[n].inputs:
-            if topic not in produced:
+            if topic not in produced and topic in consumed[n]:
                 needed.setdefault(topic, []).append(n)
         for topic in node_io[n].optional_inputs:
-            if topic not in produced:
+            if topic not in produced and topic in consumed[n]:
                 optional.add(topic)
                 needed.setdefault(topic, []).append(n)
 
@@ -172,12 +209,16 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
     if unknown_types:
         warnings.append(f"ignored topics of unknown type: {', '.join(unknown_types)}")
 
+    # Inputs reach a node played from the bag or relayed from a selected producer (the player counts
+    # both as played up to their stamp); an answer waits for every synchronised input that comes.
+    arriving = set(played) | produced
     answers: dict[str, tuple[Answer, ...]] = {}
     for n in nodes:
-        after = tuple(t for t in node_io[n].synchronised if t in played)
+        after = tuple(t for t in node_io[n].synchronised if t in arriving)
         for trigger, answer in node_io[n].answers.items():
-            if trigger in played:
-                answers[trigger] = (*answers.get(trigger, ()), Answer(answer, after))
+            if trigger in arriving:
+                topics = (answer,) if isinstance(answer, str) else answer
+                answers[trigger] = (*answers.get(trigger, ()), *(Answer(t, after) for t in topics))
     outputs = {topic: _type_for(topic) for n in nodes for topic in node_io[n].outputs}
     reference = tuple(t for t in REFERENCE_TOPICS if t in bag.topics)
     links = tuple(
@@ -186,9 +227,12 @@ def plan_playlist(bag: Bag, nodes: list[str], node_io: dict[str, NodeIO] | None 
         for consumer in nodes
         if producer != consumer
         for topic in node_io[producer].outputs
-        if topic in (*node_io[consumer].inputs, *node_io[consumer].optional_inputs)
+        if topic in consumed[consumer]
     )
-    return Playlist(tuple(nodes), played, outputs, answers, warnings, reference, links)
+    consumers = {
+        topic: sum(topic in consumed[n] for n in nodes) for topic in {*played, *(link[0] for link in links)}
+    }
+    return Playlist(tuple(nodes), played, outputs, answers, warnings, reference, links, consumers)
 
 
 def _type_for(topic: str) -> str:

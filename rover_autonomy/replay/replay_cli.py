@@ -28,7 +28,7 @@ from rover_autonomy.replay.bag import BagError, open_bag, parse_remaps
 from rover_autonomy.replay.playlist import NODE_IO, plan_playlist
 
 PROG = "rover-autonomy replay"
-FINGERPRINTED = ("stereo/points", "odom", "terrain/costmap", "plan")
+FINGERPRINTED = ("stereo/points", "visual_odometry/odom", "odom", "terrain/costmap", "plan")
 
 
 def default_nodes() -> list[str]:
@@ -78,6 +78,29 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--startup-timeout", type=float, default=60.0, help="wall time for the nodes to come up [s]"
     )
+
+
+def node_parameters(nodes: list[str], overrides: dict[str, dict[str, object]]) -> dict[str, dict]:
+    """The parameters each node will start with: its files under config/, then the overrides (the
+    launch plan's order). The playlist needs those that switch an input off."""
+    import yaml
+
+    from rover_autonomy.resources import config_dir
+
+    values: dict[str, dict] = {}
+    for step in graph.launch_plan("replay", str(config_dir()), overrides):
+        if step["name"] not in nodes:
+            continue
+        merged: dict = {}
+        for source in step["parameters"]:
+            if isinstance(source, dict):
+                merged.update(source)
+                continue
+            content = yaml.safe_load(Path(source).read_text(encoding="utf-8")) or {}
+            for key in ("/**", step["name"], f"/{step['name']}"):
+                merged.update((content.get(key) or {}).get("ros__parameters", {}))
+        values[step["name"]] = merged
+    return values
 
 
 def _parse_override(text: str):
@@ -135,14 +158,17 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         bag = open_bag(args.bag, remaps)
-        playlist = plan_playlist(bag, nodes)
-        overrides = {name: dict(params) for name, params in bag.parameters.items() if name in nodes}
     except (BagError, ValueError) as err:
         return _fail(str(err))
+    overrides = {name: dict(params) for name, params in bag.parameters.items() if name in nodes}
     for node, name, value in args.param:
         if node not in nodes:
             return _fail(f"--param {node}.{name}: {node} is not replayed (nodes: {', '.join(nodes)})", 2)
         overrides.setdefault(node, {})[name] = value
+    try:
+        playlist = plan_playlist(bag, nodes, parameters=node_parameters(nodes, overrides))
+    except (BagError, ValueError) as err:
+        return _fail(str(err))
     report_dir = args.report or Path.cwd() / f"replay-{args.bag.resolve().name}"
     problem = _prepare_report_dir(report_dir)
     if problem:
