@@ -29,8 +29,7 @@ from rover_autonomy.odometry.parameters import (  # noqa: F401  (PARAMETERS, TIT
 from rover_autonomy.odometry.slip import load_slip_model
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
-    OdometryData,
-    data_to_odometry,
+    estimate_to_odometry,
     ns_to_stamp,
     pose_to_matrix,
     stamp_to_ns,
@@ -146,18 +145,8 @@ class WheelOdometryNode(RoverNode):
     def _publish(self, estimates: list[OdometryEstimate]) -> None:
         for estimate in estimates:
             stamp_ns = round(estimate.stamp * 1e9)
-            data = OdometryData(
-                stamp_ns=stamp_ns,
-                frame_id=self.params.odom_frame,
-                child_frame_id=self.params.base_frame,
-                position=estimate.position,
-                quaternion=estimate.quaternion,
-                linear=estimate.linear,
-                angular=estimate.angular,
-                pose_covariance=estimate.pose_covariance,
-                twist_covariance=estimate.twist_covariance,
-            )
-            self._odom_pub.publish(data_to_odometry(data))
+            frames = (self.params.odom_frame, self.params.base_frame)
+            self._odom_pub.publish(estimate_to_odometry(stamp_ns, *frames, estimate))
             self._slip_pub.publish(Float32(data=float(estimate.slip)))
             if self._tf_pub is not None and self.params.publish_tf:
                 self._publish_tf(stamp_ns, estimate)

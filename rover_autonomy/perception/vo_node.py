@@ -31,8 +31,7 @@ from rover_autonomy.perception.vo_track import VisualOdometryEstimate, VisualOdo
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
-    OdometryData,
-    data_to_odometry,
+    estimate_to_odometry,
     image_to_array,
     stamp_to_ns,
 )
@@ -232,19 +231,7 @@ class VisualOdometryNode(RoverNode):
         self._report(step, elapsed_ms, "core-error" if failed else "tracking")
 
     def _odometry_message(self, stamp_ns: int, estimate: VisualOdometryEstimate) -> Odometry:
-        return data_to_odometry(
-            OdometryData(
-                stamp_ns=stamp_ns,
-                frame_id=self.params.odom_frame,
-                child_frame_id=self.params.base_frame,
-                position=estimate.position,
-                quaternion=estimate.quaternion,
-                linear=estimate.linear,
-                angular=estimate.angular,
-                pose_covariance=estimate.pose_covariance,
-                twist_covariance=estimate.twist_covariance,
-            )
-        )
+        return estimate_to_odometry(stamp_ns, self.params.odom_frame, self.params.base_frame, estimate)
 
     # -- diagnostics -------------------------------------------------------------------------------
     def _report(self, step: VisualStep, elapsed_ms: float, warn_key: str = "tracking") -> None:

@@ -344,6 +344,24 @@ def odometry_to_data(msg: Odometry) -> OdometryData:
     )
 
 
+def estimate_to_odometry(stamp_ns: int, frame_id: str, child_frame_id: str, estimate) -> Odometry:
+    """An Odometry from any estimate with position, quaternion, linear, angular and both covariances
+    (the wheel and visual odometry cores' outputs)."""
+    return data_to_odometry(
+        OdometryData(
+            stamp_ns=stamp_ns,
+            frame_id=frame_id,
+            child_frame_id=child_frame_id,
+            position=estimate.position,
+            quaternion=estimate.quaternion,
+            linear=estimate.linear,
+            angular=estimate.angular,
+            pose_covariance=estimate.pose_covariance,
+            twist_covariance=estimate.twist_covariance,
+        )
+    )
+
+
 def data_to_odometry(data: OdometryData) -> Odometry:
     msg = Odometry()
     msg.header.stamp = ns_to_stamp(data.stamp_ns)
