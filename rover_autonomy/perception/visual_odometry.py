@@ -161,9 +161,9 @@ class StereoVisualOdometry:
             np.nan_to_num(d, nan=1e3), np.ones((3, 3))
         )
         usable = valid & (spread <= cfg.max_disparity_spread)
-        depth_ok = (geo.fx * geo.baseline / np.where(usable, d, np.inf) >= cfg.min_depth) & (
-            geo.fx * geo.baseline / np.where(usable, d, 1e-9) <= cfg.max_depth
-        )
+        # The depth range as a disparity range: no per-pixel division.
+        focal_baseline = geo.fx * geo.baseline
+        depth_ok = (d >= focal_baseline / cfg.max_depth) & (d <= focal_baseline / cfg.min_depth)
         mask = (usable & depth_ok).astype(np.uint8) * 255
         found = cv2.goodFeaturesToTrack(
             left, cfg.max_features, cfg.corner_quality, cfg.min_feature_distance, mask=mask, blockSize=5
