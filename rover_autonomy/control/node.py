@@ -1,7 +1,8 @@
 """Node ``base_controller``: ``cmd_vel`` -> ``drive_controller/commands`` + ``steer_controller/commands``.
 
-Thin ROS layer over :mod:`rover_autonomy.control.base_controller`. Commands are published on input
-events (each ``cmd_vel``, each ``joint_states``) and computed at the input's stamp; a timer on the node
+Thin ROS layer over :mod:`rover_autonomy.control.base_controller`. Commands are computed at each input's
+stamp and published on each ``cmd_vel`` and on ``joint_states`` at ``update_rate`` (at once when the hold
+or stop state changes), as a ros2_control update loop would; a timer on the node
 clock (sim time under ``use_sim_time``) only sends the stop when a command times out while no input
 arrives. ``emergency_stop`` (latched) true halts the wheels until false.
 """
@@ -29,6 +30,7 @@ from rover_autonomy.control.parameters import NODE_NAME, PARAMETERS, TITLE, limi
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import stamp_to_ns
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.stamp_rate import StampRate
 
 
 class BaseControllerNode(RoverNode):
@@ -38,6 +40,8 @@ class BaseControllerNode(RoverNode):
         self.controller = BaseController(self.model, self._limits(vars(self.params)))
         self._steer_index = {name: i for i, name in enumerate(self.model.steer_joints)}
         self._counts = {"commands": 0, "rejected": 0}
+        self._update_rate = StampRate.from_rate(self.params.update_rate)
+        self._sent_state: tuple[bool, str] | None = None  # (held, stopped) of the last output sent
         commands = qos.profile("commands")
         self._drive_pub = self.create_publisher(Float64MultiArray, "drive_controller/commands", commands)
         self._steer_pub = self.create_publisher(Float64MultiArray, "steer_controller/commands", commands)
@@ -123,7 +127,10 @@ class BaseControllerNode(RoverNode):
             self.warn_throttled("no-steering", "joint_states carries no (finite) steering angle")
             return
         self.controller.set_steering_feedback(t, angles)
-        self._publish(self.controller.update(t))
+        out = self.controller.update(t)
+        due = self._update_rate.due(round(t * 1e9))
+        if due or (out.held, out.stopped) != self._sent_state:
+            self._publish(out)
 
     def _on_emergency_stop(self, msg: Bool) -> None:
         self.controller.set_emergency_stop(msg.data)
@@ -137,6 +144,7 @@ class BaseControllerNode(RoverNode):
 
     # -- output ------------------------------------------------------------------------------
     def _publish(self, out: ControllerOutput) -> None:
+        self._sent_state = (out.held, out.stopped)
         self._drive_pub.publish(Float64MultiArray(data=[float(v) for v in out.drive]))
         self._steer_pub.publish(Float64MultiArray(data=[float(v) for v in out.steer]))
         values = {

@@ -57,6 +57,15 @@ PARAMETERS = (
         unit="rad/s",
     ),
     ParamSpec(
+        "update_rate",
+        20.0,
+        "Commands sent on joint_states feedback at most this often (on stamps; each cmd_vel and each change "
+        "of the hold or stop state is sent at once); 0 sends one per joint_states sample",
+        range=(0.0, 1000.0),
+        unit="Hz",
+        read_only=True,
+    ),
+    ParamSpec(
         "feedback_timeout",
         0.5,
         "Steering angles from joint_states older than this are not trusted (the commanded angles are used)",

@@ -2,11 +2,13 @@
 ``odom/slip``, diagnostics.
 
 Thin ROS layer over :mod:`rover_autonomy.odometry.estimator`: converts messages, hands them to the core
-(which orders them by stamp and fuses them) and publishes one ``nav_msgs/Odometry`` per joint_states
-sample, stamped with that sample's stamp. Visual odometry is used differentially, as robot_localization
-does with a pose source in ``differential`` mode: the motion between two consecutive messages, skipped
-when the later one says it was not measured (``pose.covariance[0] = -1``). ``odom -> base_link`` goes to ``/tf`` only where ``tf2_msgs``
-is importable (the stack itself never needs TF).
+(which orders them by stamp and fuses them every sample) and publishes ``nav_msgs/Odometry`` at
+``publish_rate``, stamped with the joint_states sample it was computed at (see
+:class:`~rover_autonomy.ros_common.stamp_rate.StampRate`). Visual odometry is used differentially, as
+robot_localization does with a pose source in ``differential`` mode: the motion between two consecutive
+messages, skipped when the later one says it was not measured (``pose.covariance[0] = -1``).
+``odom -> base_link`` goes to ``/tf`` only where ``tf2_msgs`` is importable (the stack itself never
+needs TF).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
 )
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
+from rover_autonomy.ros_common.stamp_rate import StampRate
 
 try:  # TF only for tools (RViz); not installable from PyPI here
     from geometry_msgs.msg import TransformStamped
@@ -64,6 +67,7 @@ class WheelOdometryNode(RoverNode):
             self.model, config_from(self.model, vars(self.params), self.slip_model, self.slip_model_gravity)
         )
         sensors = qos.profile("sensors")
+        self._rate = StampRate.from_rate(self.params.publish_rate)
         self._odom_pub = self.create_publisher(Odometry, "odom", sensors)
         self._slip_pub = self.create_publisher(Float32, "odom/slip", sensors)
         self._tf_pub = self.create_publisher(TFMessage, "/tf", 100) if TFMessage is not None else None
@@ -145,6 +149,8 @@ class WheelOdometryNode(RoverNode):
     def _publish(self, estimates: list[OdometryEstimate]) -> None:
         for estimate in estimates:
             stamp_ns = round(estimate.stamp * 1e9)
+            if not self._rate.due(stamp_ns):
+                continue
             frames = (self.params.odom_frame, self.params.base_frame)
             self._odom_pub.publish(estimate_to_odometry(stamp_ns, *frames, estimate))
             self._slip_pub.publish(Float32(data=float(estimate.slip)))

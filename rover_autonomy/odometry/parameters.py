@@ -25,6 +25,15 @@ PARAMETERS = (
     ParamSpec("base_frame", "base_link", "Child frame of the published pose", read_only=True),
     ParamSpec("publish_tf", True, "Publish odom -> base_link on /tf (only where tf2_msgs is importable)"),
     ParamSpec(
+        "publish_rate",
+        50.0,
+        "Rate of odom, odom/slip and /tf: the first estimate in each whole period of stamps "
+        "(so a camera frame at a multiple of the period has its pose); 0 publishes every joint_states sample",
+        range=(0.0, 1000.0),
+        unit="Hz",
+        read_only=True,
+    ),
+    ParamSpec(
         "accel_noise_floor",
         0.05,
         "Smallest accelerometer sigma used in the tilt correction (vibration)",

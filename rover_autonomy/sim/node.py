@@ -80,6 +80,14 @@ PARAMETERS = (
     ParamSpec("image_encoding", "rgb8", "Encoding of the published images", choices=("rgb8", "mono8")),
     ParamSpec("shadows", False, "Render shadows (slower on software GL)", read_only=True, advanced=True),
     ParamSpec(
+        "clock_rate",
+        50.0,
+        "Rate of /clock (also published at each camera frame): every node on sim time takes each one",
+        range=(1.0, 1000.0),
+        unit="Hz",
+        read_only=True,
+    ),
+    ParamSpec(
         "joint_state_rate",
         100.0,
         "Rate of joint_states",
@@ -147,6 +155,7 @@ class RoverSimNode(RoverNode):
         self.tick_steps = steps
         tick_ns = round(tick_s * 1e9)
         self.camera_ticks = _periods(p.camera_rate, tick_ns, "camera_rate")
+        self.clock_ticks = _periods(p.clock_rate, tick_ns, "clock_rate")
         self.joint_ticks = _periods(p.joint_state_rate, tick_ns, "joint_state_rate")
         self.truth_ticks = _periods(p.ground_truth_rate, tick_ns, "ground_truth_rate")
         self.contact_ticks = _periods(p.contacts_rate, tick_ns, "contacts_rate")
@@ -307,7 +316,9 @@ class RoverSimNode(RoverNode):
     def _publish(self) -> None:
         stamp_ns = self.sim.time_ns
         stamp = ns_to_stamp(stamp_ns)
-        self.pub_clock.publish(ClockMsg(clock=stamp))
+        frame = self.params.cameras and self.ticks % self.camera_ticks == 0
+        if frame or self.ticks % self.clock_ticks == 0:
+            self.pub_clock.publish(ClockMsg(clock=stamp))
         self._publish_imu(stamp)
         if self.ticks % self.joint_ticks == 0:
             self._publish_joints(stamp)
@@ -315,7 +326,7 @@ class RoverSimNode(RoverNode):
             self._publish_truth(stamp_ns)
         if self.ticks % self.contact_ticks == 0:
             self._publish_contacts(stamp)
-        if self.params.cameras and self.ticks % self.camera_ticks == 0:
+        if frame:
             self._publish_stereo(stamp_ns, stamp)
             if self.params.lockstep:
                 self.gate.hold(stamp_ns, time.monotonic())
