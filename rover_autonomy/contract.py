@@ -68,6 +68,7 @@ STACK_TOPICS = _topics(
     ("plan", "nav_msgs/Path", "maps"),
     ("navigation/state", "std_msgs/String", "latched"),
     ("navigation/plan_status", "std_msgs/String", "latched"),
+    ("navigation/keep_out", "geometry_msgs/PointStamped", "commands"),
     ("diagnostics", "diagnostic_msgs/DiagnosticArray", "diagnostics"),
     ("robot_description", "std_msgs/String", "latched"),
 )
@@ -84,4 +85,4 @@ FRAMES = (
     "imu_link",
 )
 
-NAVIGATION_STATES = ("idle", "planning", "driving", "blocked", "reached", "failed")
+NAVIGATION_STATES = ("idle", "planning", "driving", "recovering", "blocked", "reached", "failed")

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, _lookup
+from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, cost_at
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN
 from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
 from rover_autonomy.planning.synthetic_costmaps import random_costmap
@@ -121,7 +121,7 @@ def test_swerves_around_a_rock_missing_from_the_plan():
     f.set_plan(straight_plan(4, 10, 16, 10.2))
     decisions, trail = drive(f, costmap, GEO, (4.0, 10.0, 0.0))
     assert decisions[-1].status == "reached"
-    values = _lookup(costmap, GEO, trail[:, 0], trail[:, 1])
+    values = cost_at(costmap, GEO, trail[:, 0], trail[:, 1])
     assert np.all(values < LETHAL)
     assert max(abs(d.curvature) for d in decisions) > 0.1  # it had to steer
 
@@ -177,7 +177,7 @@ def test_closed_loop_on_random_costmap_reaches_goal_without_entering_lethal_cell
         f, costmap, geo, (*start_xy, math.atan2(*(goal_xy - start_xy)[::-1])), steps=3000
     )
     assert decisions[-1].status == "reached", decisions[-1]
-    assert np.all(_lookup(costmap, geo, trail[:, 0], trail[:, 1]) < LETHAL)
+    assert np.all(cost_at(costmap, geo, trail[:, 0], trail[:, 1]) < LETHAL)
     kmax = 1 / f.config.min_turn_radius + 1e-9
     assert all(abs(d.curvature) <= kmax and abs(d.wz) <= f.config.max_yaw_rate + 1e-9 for d in decisions)
     assert all(d.vx <= f.config.max_speed + 1e-9 for d in decisions)

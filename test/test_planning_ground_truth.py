@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, _lookup
+from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, cost_at
 from rover_autonomy.planning.costs import LETHAL
 from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.planning.ground_truth import footprint_radii, rover_centre_costmap, world_costmap
@@ -68,7 +68,7 @@ def test_mars_goals_20_to_30_m_reached_without_hazard_under_the_rover(distance, 
     follower.set_plan(result.points)
     decision, trail = drive(follower, costmap, geometry, (start.x, start.y, start.yaw))
     assert decision.status == "reached", decision
-    assert np.all(_lookup(costmap, geometry, trail[:, 0], trail[:, 1]) < LETHAL)
+    assert np.all(cost_at(costmap, geometry, trail[:, 0], trail[:, 1]) < LETHAL)
     # No hazard node under the wheel footprint (wheel contact rectangle) at any pose.
     half_base, half_track = 0.65 + 0.13, 0.55 + 0.08
     u, v = (

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 from diagnostic_msgs.msg import DiagnosticArray
-from geometry_msgs.msg import PoseStamped, Twist, TwistStamped
+from geometry_msgs.msg import PointStamped, PoseStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
@@ -40,7 +40,10 @@ class Rig:
         self.odom_pub = node.create_publisher(Odometry, "odom", qos.for_topic("odom"))
         self.goal_pub = node.create_publisher(PoseStamped, "goal_pose", qos.for_topic("goal_pose"))
         self.estop_pub = node.create_publisher(Bool, "emergency_stop", qos.for_topic("emergency_stop"))
-        self.plans, self.states, self.cmds, self.plan_status = [], [], [], []
+        self.plans, self.states, self.cmds, self.plan_status, self.keep_outs = [], [], [], [], []
+        node.create_subscription(
+            PointStamped, "navigation/keep_out", self.keep_outs.append, qos.for_topic("navigation/keep_out")
+        )
         node.create_subscription(
             String, PLAN_STATUS_TOPIC, lambda m: self.plan_status.append(m.data), qos.profile("latched")
         )
@@ -101,6 +104,7 @@ class Rig:
                 and self.odom_pub.get_subscription_count() >= 2
                 and self.costmap_pub.get_subscription_count() >= 2
                 and self.node.count_publishers("navigation/state") >= 1
+                and self.node.count_publishers("navigation/keep_out") >= 1
                 and self.cancel.service_is_ready()
             ),
             timeout=10,
@@ -379,3 +383,56 @@ def test_costmap_in_another_frame_is_dropped_and_named(ros):
     rig.costmap()  # a costmap in odom: planned and driven
     rig.drive_tick()
     assert rig.wait_state("driving"), rig.states
+
+
+def test_stuck_rover_backs_up_and_gets_a_plan_around_the_place(ros):
+    follower = [Parameter("stuck_window", value=1.0), Parameter("backup_distance", value=0.6)]
+    rig = driving(start(ros, follower_params=follower))
+    keep_outs = rig.keep_outs
+    rig.drive_tick(seconds=1.5)  # odometry stays at the origin while the follower commands 0.4 m/s
+    assert rig.wait_state("recovering: stuck at (0.00, 0.00)"), rig.states
+    rig.drive_tick(seconds=0.3)
+    assert rig.last_twist().linear.x == pytest.approx(-0.1) and rig.last_twist().angular.z == 0.0
+    plans_before = len(rig.plans)
+    rig.drive_tick(pose=(-0.65, 0.0, 0.0), seconds=0.3)  # backed up
+    assert ros.spin_until(lambda: keep_outs, timeout=3)
+    place = keep_outs[-1]
+    assert place.header.frame_id == "odom" and (place.point.x, place.point.y) == (0.0, 0.0)
+    # (navigation/state keeps the last state only: the "blocked: stuck at …, backed up" between the two
+    # may be replaced by "driving" on the new plan before the rig takes it.)
+    assert ros.spin_until(lambda: len(rig.plans) > plans_before and len(rig.plans[-1].poses) > 0)
+    points = np.array([(p.pose.position.x, p.pose.position.y) for p in rig.plans[-1].poses])
+    assert np.hypot(points[:, 0], points[:, 1]).min() > 0.5  # planner keep_out_radius
+    assert rig.wait_state("driving")
+    rig.drive_tick(pose=(-0.65, 0.0, 0.0))
+    assert rig.last_twist().linear.x > 0.0 or rig.last_twist().angular.z != 0.0
+
+
+def test_keep_out_in_an_unknown_frame_is_refused_and_named(ros):
+    rig = driving(start(ros))
+    pub = rig.node.create_publisher(PointStamped, "navigation/keep_out", qos.for_topic("navigation/keep_out"))
+    diagnostics = []
+    rig.node.create_subscription(
+        DiagnosticArray, "diagnostics", diagnostics.append, qos.profile("diagnostics")
+    )
+    assert ros.spin_until(lambda: pub.get_subscription_count() >= 1)
+    plans_before = len(rig.plans)
+    bad = PointStamped()
+    bad.header.frame_id = "base_link"
+    bad.point.x = 1.0
+    pub.publish(bad)
+    bad.header.frame_id = "odom"
+    bad.point.x = math.nan
+    pub.publish(bad)
+
+    def named():
+        return any(
+            "navigation/keep_out refused" in s.message
+            for m in diagnostics
+            for s in m.status
+            if s.name == "path_planner"
+        )
+
+    assert ros.spin_until(named, timeout=5)
+    rig.drive_tick()
+    assert len(rig.plans) == plans_before and rig.states[-1] == "driving"

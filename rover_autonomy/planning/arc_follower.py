@@ -152,7 +152,7 @@ class ArcFollower:
         bearing = math.atan2(carrot[1] - y, carrot[0] - x)
         heading_error = math.remainder(bearing - yaw, math.tau)
         if abs(heading_error) > c.point_turn_angle:
-            here = _lookup(costmap, geometry, np.array([x]), np.array([y]))[0]
+            here = cost_at(costmap, geometry, np.array([x]), np.array([y]))[0]
             if here >= c.point_turn_max_cost:
                 return _stop(
                     "blocked",
@@ -175,14 +175,14 @@ class ArcFollower:
         cos_y, sin_y = math.cos(yaw), math.sin(yaw)
         px = x + along * cos_y - side * sin_y
         py = y + along * sin_y + side * cos_y
-        cost = _lookup(costmap, geometry, px, py).astype(float)
+        cost = cost_at(costmap, geometry, px, py).astype(float)
 
         unknown = cost < 0
         blocked = cost >= c.max_cost
         if c.unknown_cost is None:
             blocked |= unknown
         cost[unknown] = c.unknown_cost if c.unknown_cost is not None else LETHAL
-        escaping = _lookup(costmap, geometry, np.array([x]), np.array([y]))[0] >= c.max_cost
+        escaping = cost_at(costmap, geometry, np.array([x]), np.array([y]))[0] >= c.max_cost
         if escaping:
             # The map puts the rover's centre on an unsafe cell (map noise, or the map changed under
             # it): let arcs that leave unsafe ground within escape_length drive out, slowly.
@@ -270,7 +270,7 @@ class ArcFollower:
         nearest = int(np.argmin(np.hypot(pts[:, 0] - x, pts[:, 1] - y)))
         self._progress = window.start + nearest
         ahead = self._plan[self._progress :]
-        blocked = _lookup(costmap, geometry, ahead[:, 0], ahead[:, 1]) >= self.config.max_cost
+        blocked = cost_at(costmap, geometry, ahead[:, 0], ahead[:, 1]) >= self.config.max_cost
         near = self._window().stop - self._progress
         self._usable = ahead[:near][~blocked[:near]]
         target = self._along[self._progress] + self.config.lookahead
@@ -290,7 +290,7 @@ class ArcFollower:
         return d.min(axis=-1)
 
 
-def _lookup(costmap: np.ndarray, geometry: GridGeometry, px: np.ndarray, py: np.ndarray) -> np.ndarray:
+def cost_at(costmap: np.ndarray, geometry: GridGeometry, px: np.ndarray, py: np.ndarray) -> np.ndarray:
     """Cell values at world points; points outside the grid read as unknown (−1)."""
     col = np.floor((px - geometry.origin_x) / geometry.resolution).astype(np.int64)
     row = np.floor((py - geometry.origin_y) / geometry.resolution).astype(np.int64)

@@ -7,14 +7,18 @@ it runs one :class:`ArcFollower` decision and publishes ``cmd_vel`` (geometry_ms
 ``base_link`` stamped with the odometry stamp, or geometry_msgs/Twist when ``cmd_vel_stamped`` is false).
 
 ``navigation/state`` (std_msgs/String, latched) is ``<state>`` or ``<state>: <reason>`` with state one of
-idle, planning, driving, blocked, reached, failed. ``blocked`` asks the planner for a new plan. Whenever
-the rover must not move (no plan, emergency stop, no or stale costmap, odometry lost or not finite,
-nothing safe to drive) a zero twist is sent and the state says why.
+idle, planning, driving, recovering, blocked, reached, failed. ``blocked: hazard…`` asks the planner for a
+new plan. Whenever the rover must not move (no plan, emergency stop, no or stale costmap, odometry lost or
+not finite, nothing safe to drive) a zero twist is sent and the state says why.
+
+When the odometry shows the rover not moving while it is told to (:class:`~.recovery.StuckMonitor`) it is
+``recovering``: it backs straight up over mapped ground, publishes the place on ``navigation/keep_out``
+(geometry_msgs/PointStamped in ``odom``), drops the plan and waits for the planner's plan around it.
 """
 
 from __future__ import annotations
 
-from geometry_msgs.msg import Twist, TwistStamped
+from geometry_msgs.msg import PointStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import Bool, String
 
@@ -22,6 +26,13 @@ from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.global_planner import GridGeometry
 from rover_autonomy.planning.planner_node import PLAN_STATUS_TOPIC, costmap_from_message, path_to_points
+from rover_autonomy.planning.recovery import (
+    Backup,
+    BackupConfig,
+    StuckConfig,
+    StuckMonitor,
+    reverse_clearance,
+)
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -124,6 +135,28 @@ PARAMETERS = (
         unit="rad",
     ),
     ParamSpec(
+        "stuck_window",
+        6.0,
+        "Odometry time over which commanded and measured motion are compared to detect a stuck rover "
+        "(0: never recover)",
+        range=(0.0, 120.0),
+        unit="s",
+    ),
+    ParamSpec(
+        "stuck_progress",
+        0.2,
+        "Stuck when the rover moved less than this share of the distance commanded over stuck_window",
+        range=(0.01, 0.99),
+    ),
+    ParamSpec(
+        "backup_distance",
+        0.8,
+        "Distance backed up when stuck (more than the planner's keep_out_radius)",
+        range=(0.0, 5.0),
+        unit="m",
+    ),
+    ParamSpec("backup_speed", 0.1, "Speed backing up", range=(0.01, 1.0), unit="m/s"),
+    ParamSpec(
         "progress_weight",
         1.0,
         "Arc score weight of progress towards the carrot",
@@ -154,10 +187,17 @@ class PathFollowerNode(RoverNode):
         self._estop = False
         self._active = False  # a plan is being followed
         self._state = ""
+        self._pose: tuple[float, float, float] | None = None  # (x, y, yaw) in odom, last odometry
+        self._stuck = self._stuck_monitor(vars(self.params))
+        self._backup: Backup | None = None
+        self._stuck_place: tuple[float, float] | None = None
 
         twist_type = TwistStamped if self.params.cmd_vel_stamped else Twist
         self._cmd_pub = self.create_publisher(twist_type, "cmd_vel", qos.for_topic("cmd_vel"))
         self._state_pub = self.create_publisher(String, "navigation/state", qos.for_topic("navigation/state"))
+        self._keep_out_pub = self.create_publisher(
+            PointStamped, "navigation/keep_out", qos.for_topic("navigation/keep_out")
+        )
         self.create_subscription(Path, "plan", self._on_plan, qos.for_topic("plan"))
         self.create_subscription(
             OccupancyGrid, "terrain/costmap", self._on_costmap, qos.for_topic("terrain/costmap")
@@ -196,9 +236,23 @@ class PathFollowerNode(RoverNode):
             goal_tolerance=values["goal_tolerance"],
         )
 
+    @staticmethod
+    def _stuck_config(values: dict) -> StuckConfig | None:
+        if values["stuck_window"] <= 0:
+            return None
+        return StuckConfig(window=values["stuck_window"], progress_fraction=values["stuck_progress"])
+
+    def _stuck_monitor(self, values: dict) -> StuckMonitor | None:
+        config = self._stuck_config(values)
+        return StuckMonitor(config) if config is not None else None
+
+    def _backup_config(self) -> BackupConfig:
+        return BackupConfig(distance=self.params.backup_distance, speed=self.params.backup_speed)
+
     def check_parameters(self, values: dict) -> str | None:
         try:
             self._make_config(values)
+            self._stuck_config(values)
         except ValueError as err:
             return str(err)
         return None
@@ -207,6 +261,7 @@ class PathFollowerNode(RoverNode):
         plan = self._follower.plan
         self._follower = ArcFollower(self._make_config(vars(self.params)))
         self._follower.set_plan(plan)
+        self._stuck = self._stuck_monitor(vars(self.params))
 
     # -- inputs -------------------------------------------------------------------------------
     def _on_plan(self, msg: Path) -> None:
@@ -227,8 +282,10 @@ class PathFollowerNode(RoverNode):
             self._halt("failed", f"plan rejected: frame {msg.header.frame_id!r}, expected odom")
             return
         self._follower.set_plan(points)
-        self._active = True
         self._last_decision_stamp = None
+        if self._backup is not None:
+            return  # dropped once backed up: the planner then plans around the stuck place
+        self._active = True
         if not self._estop:
             self._set_state("driving")
 
@@ -291,8 +348,50 @@ class PathFollowerNode(RoverNode):
             )
             return
         pose = (float(data.position[0]), float(data.position[1]), quaternion_to_yaw(data.quaternion))
+        if self._backup is not None:
+            self._back_up(pose, stamp)
+            return
         decision = self._follower.decide(pose, self._costmap, self._geometry)
         self._act(decision, stamp)
+        if self._stuck is not None and self._active:
+            moving = decision.status in ("driving", "turning")
+            why = self._stuck.observe(stamp * 1e-9, pose[0], pose[1], decision.vx if moving else 0.0)
+            if why:
+                self._start_backup(pose, stamp, why)
+
+    # -- getting unstuck ------------------------------------------------------------------------
+    def _start_backup(self, pose: tuple[float, float, float], stamp: int, why: str) -> None:
+        x, y, _ = pose
+        self._stuck_place = (x, y)
+        config = self._backup_config()
+        length = reverse_clearance(pose, self._costmap, self._geometry, config.distance)
+        self.warn_throttled("stuck", f"stuck at ({x:.2f}, {y:.2f}) in odom: {why}; backing up {length:.2f} m")
+        if length < config.min_distance:
+            self._end_recovery(stamp, f"no room to back up ({length:.2f} m clear behind)")
+            return
+        self._backup = Backup(config, stamp * 1e-9, (x, y), length)
+        self._set_state(f"recovering: stuck at ({x:.2f}, {y:.2f}) in odom ({why}); backing up {length:.1f} m")
+        self._back_up(pose, stamp)
+
+    def _back_up(self, pose: tuple[float, float, float], stamp: int) -> None:
+        vx, outcome = self._backup.step(stamp * 1e-9, pose[0], pose[1])
+        if outcome is None:
+            self._send(vx, 0.0, stamp)
+        else:
+            self._end_recovery(stamp, "backed up" if outcome == "done" else "backing up timed out")
+
+    def _end_recovery(self, stamp: int, how: str) -> None:
+        """Stop, drop the plan and ask for one around the stuck place (the planner answers on keep_out)."""
+        self._backup = None
+        self._follower.clear()
+        self._active = False
+        x, y = self._stuck_place
+        self._halt("blocked", f"stuck at ({x:.2f}, {y:.2f}), {how}: planning around it", stamp)
+        place = PointStamped()
+        place.header.stamp = ns_to_stamp(stamp)
+        place.header.frame_id = "odom"
+        place.point.x, place.point.y = x, y
+        self._keep_out_pub.publish(place)
 
     def _watchdog(self) -> None:
         """Odometry lost: stop and say so (the only check driven by the node clock)."""
@@ -325,9 +424,17 @@ class PathFollowerNode(RoverNode):
             self._set_state(f"reached: {decision.reason}")
             self.set_status(OK, f"goal reached ({decision.reason})")
         else:
-            self._halt("blocked", decision.reason, stamp)
+            self._halt("blocked", decision.reason, stamp, judging_progress=True)
 
-    def _halt(self, state: str, reason: str, stamp: int | None = None) -> None:
+    def _halt(
+        self, state: str, reason: str, stamp: int | None = None, judging_progress: bool = False
+    ) -> None:
+        """Stop the rover. Unless the stop is a decision of the follower (``judging_progress``), it also
+        ends a backup and restarts the stuck judgement: the rover was not trying to move."""
+        if not judging_progress:
+            self._backup = None
+            if self._stuck is not None:
+                self._stuck.reset()
         self._send(0.0, 0.0, (self._last_odom_stamp or 0) if stamp is None else stamp)
         self._set_state(f"{state}: {reason}" if reason else state)
         if state != "idle":

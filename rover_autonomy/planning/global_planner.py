@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from rover_autonomy.planning.costs import CostModel, path_cost
+from rover_autonomy.planning.costs import LETHAL, CostModel, path_cost
 from rover_autonomy.planning.grid_search import (
     NO_POTENTIALS,
     _heuristic_grid,
@@ -99,6 +99,31 @@ def cover(
     grown = np.pad(costmap, ((bottom, top), (left, right)), constant_values=-1)
     origin_x, origin_y = geometry.origin_x - left * res, geometry.origin_y - bottom * res
     return grown, GridGeometry(res, origin_x, origin_y, grown.shape[0], grown.shape[1])
+
+
+def keep_out(
+    costmap: np.ndarray, geometry: GridGeometry, centres: list[tuple[float, float]], radius: float
+) -> np.ndarray:
+    """The costmap with every cell whose centre lies within ``radius`` [m] of a centre made lethal:
+    places the map cannot show as hazards (where the rover got stuck) kept out of the plans."""
+    if not centres:
+        return costmap
+    marked = costmap.copy()
+    res = geometry.resolution
+    reach = math.ceil(radius / res)
+    for x, y in centres:
+        col = math.floor((x - geometry.origin_x) / res)
+        row = math.floor((y - geometry.origin_y) / res)
+        r0, r1 = max(row - reach, 0), min(row + reach + 1, geometry.height)
+        c0, c1 = max(col - reach, 0), min(col + reach + 1, geometry.width)
+        if r0 >= r1 or c0 >= c1:
+            continue  # off this map
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        cx = geometry.origin_x + (cols + 0.5) * res
+        cy = geometry.origin_y + (rows + 0.5) * res
+        inside = np.hypot(cx - x, cy - y) <= radius
+        marked[r0:r1, c0:c1][inside] = LETHAL
+    return marked
 
 
 @dataclass

@@ -3,7 +3,9 @@
 Subscribes ``goal_pose`` (geometry_msgs/PoseStamped in ``map`` or ``odom``; ``map → odom`` is the
 ``map_to_odom`` parameter), ``terrain/costmap`` (nav_msgs/OccupancyGrid, rover-centre cost space, used as is),
 ``odom`` (nav_msgs/Odometry) and ``navigation/state`` (the follower's ``blocked: hazard…`` asks for a new plan,
-``reached`` ends the goal). Publishes ``plan`` (nav_msgs/Path in the costmap's frame; an empty path
+``reached`` ends the goal) and ``navigation/keep_out`` (geometry_msgs/PointStamped in ``map`` or ``odom``:
+a place the follower got stuck; cells within ``keep_out_radius`` of it are lethal to every later plan,
+and an active goal is replanned). Publishes ``plan`` (nav_msgs/Path in the costmap's frame; an empty path
 withdraws the plan) and ``navigation/plan_status`` (std_msgs/String, latched: ``planning``, ``planned: …``,
 ``failed: <reason>``, ``idle: …``), which the follower folds into ``navigation/state``. Serves
 ``navigation/cancel`` (std_srvs/Trigger).
@@ -17,9 +19,10 @@ repairs). Times compare input stamps (costmap and odometry), so a replay plans t
 from __future__ import annotations
 
 import math
+from collections import deque
 
 import numpy as np
-from geometry_msgs.msg import PoseStamped
+from geometry_msgs.msg import PointStamped, PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
@@ -27,7 +30,7 @@ from std_srvs.srv import Trigger
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover
+from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover, keep_out
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -47,6 +50,7 @@ PLAN_STATUS_TOPIC = "navigation/plan_status"
 NO_COSTMAP_YET = "no costmap received yet"
 NO_ODOMETRY_YET = "no odometry received yet"
 ODOMETRY_LOST = "odometry lost"
+MAX_KEEP_OUT = 32  # keep-out places remembered (oldest forgotten first)
 
 PARAMETERS = (
     ParamSpec(
@@ -102,6 +106,13 @@ PARAMETERS = (
         unit="m",
     ),
     ParamSpec(
+        "keep_out_radius",
+        0.5,
+        "Radius of the lethal disc around each navigation/keep_out place (the last 32 are kept)",
+        range=(0.05, 5.0),
+        unit="m",
+    ),
+    ParamSpec(
         "start_escape_radius",
         0.5,
         "If the rover stands on a lethal cell, start from the nearest free cell within this distance",
@@ -145,6 +156,7 @@ class PathPlannerNode(RoverNode):
         self._last_full_plan: int | None = None  # odometry stamp of the last full plan [ns]
         self._plan_points: np.ndarray | None = None
         self._status_text = ""
+        self._keep_out: deque[tuple[float, float]] = deque(maxlen=MAX_KEEP_OUT)  # in odom
 
         self._plan_pub = self.create_publisher(Path, "plan", qos.for_topic("plan"))
         self._status_pub = self.create_publisher(String, PLAN_STATUS_TOPIC, qos.profile("latched"))
@@ -155,6 +167,9 @@ class PathPlannerNode(RoverNode):
         self.create_subscription(Odometry, "odom", self._on_odom, qos.for_topic("odom"))
         self.create_subscription(
             String, "navigation/state", self._on_state, qos.for_topic("navigation/state")
+        )
+        self.create_subscription(
+            PointStamped, "navigation/keep_out", self._on_keep_out, qos.for_topic("navigation/keep_out")
         )
         self.create_service(Trigger, "navigation/cancel", self._on_cancel)
         self._publish_status("idle")
@@ -203,13 +218,8 @@ class PathPlannerNode(RoverNode):
         except ConversionError as err:
             self._fail(f"goal rejected: {err}")
             return
-        if frame == "odom":
-            goal = (float(position[0]), float(position[1]))
-        elif frame == "map":
-            x, y, yaw = (float(v) for v in self.params.map_to_odom)
-            dx, dy = position[0] - x, position[1] - y
-            goal = (math.cos(yaw) * dx + math.sin(yaw) * dy, -math.sin(yaw) * dx + math.cos(yaw) * dy)
-        else:
+        goal = self._to_odom(frame, position[0], position[1])
+        if goal is None:
             self._fail(f"goal rejected: unknown frame {msg.header.frame_id!r} (use map or odom)")
             return
         if self._pose is not None:
@@ -225,6 +235,31 @@ class PathPlannerNode(RoverNode):
         self.get_logger().info(f"new goal {self._goal_text}")
         self._install_costmap()
         self._plan_full()
+
+    def _to_odom(self, frame: str, x: float, y: float) -> tuple[float, float] | None:
+        """A point of ``map`` or ``odom`` in odom (``map_to_odom``); None for any other frame."""
+        if frame == "odom":
+            return float(x), float(y)
+        if frame == "map":
+            x0, y0, yaw = (float(v) for v in self.params.map_to_odom)
+            dx, dy = x - x0, y - y0
+            return math.cos(yaw) * dx + math.sin(yaw) * dy, -math.sin(yaw) * dx + math.cos(yaw) * dy
+        return None
+
+    def _on_keep_out(self, msg: PointStamped) -> None:
+        p = msg.point
+        place = self._to_odom(msg.header.frame_id.lstrip("/"), p.x, p.y)
+        if place is None or not all(math.isfinite(v) for v in place):
+            self.warn_throttled(
+                "keep_out",
+                f"navigation/keep_out refused: frame {msg.header.frame_id!r}, point ({p.x}, {p.y})",
+            )
+            return
+        self._keep_out.append(place)
+        self.get_logger().info(f"keeping out of ({place[0]:.2f}, {place[1]:.2f}) in odom")
+        self._install_costmap()
+        if self._goal is not None:
+            self._plan_full()
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
         try:
@@ -302,6 +337,7 @@ class PathPlannerNode(RoverNode):
         costs, geometry = self._costmap
         if self._goal is not None:
             costs, geometry = cover(costs, geometry, [self._goal], margin=2.0)
+        costs = keep_out(costs, geometry, list(self._keep_out), self.params.keep_out_radius)
         self._planner.set_costmap(costs, geometry)
 
     def _ready(self) -> str | None:

@@ -89,13 +89,13 @@ NODE_IO: dict[str, NodeIO] = {
         inputs=("terrain/costmap", "odom"),
         # The follower's state asks for replans (blocked) and ends goals (reached); without the
         # follower in a replay, the recorded state plays its part.
-        optional_inputs=("goal_pose", "navigation/state"),
+        optional_inputs=("goal_pose", "navigation/state", "navigation/keep_out"),
         outputs=("plan", "navigation/plan_status"),
     ),
     "path_follower": NodeIO(
         inputs=("plan", "terrain/costmap", "odom"),
         optional_inputs=("navigation/plan_status",),
-        outputs=("cmd_vel", "navigation/state"),
+        outputs=("cmd_vel", "navigation/state", "navigation/keep_out"),
     ),
 }
 
