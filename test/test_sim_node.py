@@ -4,6 +4,7 @@ Cameras are off except in the camera and lockstep tests; the simulator runs as f
 time, in short wall-time chunks so the test's subscriptions are served between them.
 """
 
+import itertools
 import math
 import signal
 import subprocess
@@ -347,3 +348,21 @@ def test_lockstep_holds_sim_time_until_the_stack_answers(ros, simulator):
     answer.publish(msg)
     assert ros.spin_until(lambda: len(images) > count, timeout=5)
     assert stamp_to_ns(images[-1].header.stamp) - stamp_to_ns(frame) == 500_000_000
+
+
+def test_lockstep_continues_after_the_timeout_without_an_answer(ros, simulator):
+    stack = simulator(
+        ros,
+        topics=("stereo/left/image_rect",),
+        cameras=True,
+        lockstep=True,
+        lockstep_topics=["cmd_vel:geometry_msgs/msg/TwistStamped"],
+        lockstep_timeout=0.3,
+        real_time_factor=0.0,
+    )
+    images = stack.received["stereo/left/image_rect"]
+    # Nobody answers: each frame is held for the timeout (the stepping timer is cancelled meanwhile and
+    # the hold check resumes it), then the next frame comes 0.5 s of sim time later.
+    assert ros.spin_until(lambda: len(images) >= 3, timeout=20)
+    stamps = [stamp_to_ns(m.header.stamp) for m in images[-3:]]
+    assert all(b - a == 500_000_000 for a, b in itertools.pairwise(stamps))

@@ -221,6 +221,9 @@ class RoverSimNode(RoverNode):
         self._wall = Clock(clock_type=ClockType.STEADY_TIME)
         self._pace_origin = None
         self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
+        # While a frame is held the stepping timer is cancelled (at 0.5 ms it would poll away a core the
+        # stack needs to answer the frame): answers resume it, this slow timer enforces the timeout.
+        self.create_timer(0.05, self._check_hold, clock=self._wall)
         self.set_status(OK, "running", world=world.name)
         if p.lockstep and not p.cameras:
             self.get_logger().warning("lockstep holds after camera frames; with cameras off it never holds")
@@ -240,6 +243,8 @@ class RoverSimNode(RoverNode):
             self._pace_origin = None  # pace from now at the new factor
             self.destroy_timer(self._timer)
             self._timer = self.create_timer(self._timer_period(), self._tick, clock=self._wall)
+            if self.gate.holding:
+                self._timer.cancel()
 
     # -- inputs --------------------------------------------------------------------------------
     def _on_drive(self, msg: Float64MultiArray) -> None:
@@ -258,7 +263,7 @@ class RoverSimNode(RoverNode):
             return
         if self.rejected and self._status[0] != OK:
             self.set_status(OK, "running", world=self.world.name)
-        self.gate.observe(topic, None)
+        self._observe_gate(topic, None)
 
     def _subscribe_gate(self, gate_topic) -> None:
         try:
@@ -274,10 +279,27 @@ class RoverSimNode(RoverNode):
 
         def observe(msg, topic=gate_topic.topic):
             stamp = msg.header.stamp if stamped else None
-            self.gate.observe(topic, None if stamp is None else stamp.sec * 1_000_000_000 + stamp.nanosec)
+            self._observe_gate(topic, None if stamp is None else stamp.sec * 1_000_000_000 + stamp.nanosec)
 
         profile = qos.for_topic(gate_topic.topic) if gate_topic.topic in TOPICS else qos.profile("commands")
         self.create_subscription(msg_type, gate_topic.topic, observe, profile)
+
+    def _observe_gate(self, topic: str, stamp_ns: int | None) -> None:
+        if not self.gate.holding:
+            return
+        self.gate.observe(topic, stamp_ns)
+        self._check_hold()
+
+    def _check_hold(self) -> None:
+        """Release a held frame once answered (or timed out) and resume stepping."""
+        if not self.gate.holding:
+            return
+        reason = self.gate.poll(time.monotonic())
+        if reason:
+            self.warn_throttled("lockstep", reason)
+        if not self.gate.holding:
+            self._pace_origin = None  # a hold is not lag: restart real-time pacing
+            self._timer.reset()
 
     # -- stepping ------------------------------------------------------------------------------
     def _tick(self) -> None:
@@ -291,12 +313,8 @@ class RoverSimNode(RoverNode):
     def _advance(self) -> None:
         now = time.monotonic()
         if self.gate.holding:
-            reason = self.gate.poll(now)
-            if reason:
-                self.warn_throttled("lockstep", reason)
-            if self.gate.holding:
-                return
-            self._pace_origin = None  # a hold is not lag: restart real-time pacing
+            self._timer.cancel()  # resumed by _check_hold
+            return
         p = self.params
         deadline = now + p.max_tick_wall
         while True:
@@ -330,6 +348,8 @@ class RoverSimNode(RoverNode):
             self._publish_stereo(stamp_ns, stamp)
             if self.params.lockstep:
                 self.gate.hold(stamp_ns, time.monotonic())
+                if self.gate.holding:
+                    self._timer.cancel()
 
     def _publish_imu(self, stamp) -> None:
         sample = self.sim.imu_sample()
