@@ -436,3 +436,14 @@ def test_keep_out_in_an_unknown_frame_is_refused_and_named(ros):
     assert ros.spin_until(named, timeout=5)
     rig.drive_tick()
     assert len(rig.plans) == plans_before and rig.states[-1] == "driving"
+
+
+def test_a_new_costmap_is_decided_on_at_once_without_new_odometry(ros):
+    planner = [Parameter("replan_period", value=0.0)]
+    rig = driving(start(ros, planner, follower_params=[Parameter("odom_timeout", value=3.0)]))
+    ros.spin_for(0.3)  # odometry stops here; the follower has taken what was sent
+    costs = np.zeros((200, 200), np.int8)
+    costs[:185, 103:110] = 100  # a wall 0.3–1.0 m ahead, open 8.5 m to the left
+    rig.costmap(costs)
+    # Decided on the costmap itself: without it the rover would drive on until odom_timeout.
+    assert ros.spin_until(lambda: rig.last_twist().linear.x == 0.0, timeout=1.0), rig.states

@@ -3,8 +3,9 @@
 Subscribes ``plan`` (nav_msgs/Path; an empty path withdraws it), ``terrain/costmap``, ``odom``,
 ``emergency_stop`` (std_msgs/Bool, latched: true halts at once until false) and the planner's
 ``navigation/plan_status``. On every odometry message (at most every ``control_period`` of odometry time)
-it runs one :class:`ArcFollower` decision and publishes ``cmd_vel`` (geometry_msgs/TwistStamped in
-``base_link`` stamped with the odometry stamp, or geometry_msgs/Twist when ``cmd_vel_stamped`` is false).
+and on every costmap (from the latest pose) it runs one :class:`ArcFollower` decision and publishes
+``cmd_vel`` (geometry_msgs/TwistStamped in ``base_link`` stamped with the odometry stamp, or
+geometry_msgs/Twist when ``cmd_vel_stamped`` is false).
 
 ``navigation/state`` (std_msgs/String, latched) is ``<state>`` or ``<state>: <reason>`` with state one of
 idle, planning, driving, recovering, blocked, reached, failed. ``blocked: hazard…`` asks the planner for a
@@ -310,6 +311,11 @@ class PathFollowerNode(RoverNode):
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
+        # New terrain is decided on at once, from the latest pose, rather than at the next control
+        # period: a hazard the frame revealed is acted on, and a frame reaches cmd_vel in the time
+        # perception and mapping take.
+        if self._pose is not None and self._active and not self._estop:
+            self._decide(self._pose, self._last_odom_stamp)
 
     def _on_estop(self, msg: Bool) -> None:
         self._estop = bool(msg.data)
@@ -325,10 +331,12 @@ class PathFollowerNode(RoverNode):
             data = odometry_to_data(msg)
         except ConversionError as err:
             self._last_odom_stamp = stamp
+            self._pose = None
             if self._active:
                 self._halt("blocked", f"odometry unusable: {err}", stamp)
             return
         self._last_odom_stamp = stamp
+        self._pose = (float(data.position[0]), float(data.position[1]), quaternion_to_yaw(data.quaternion))
         if not self._active:
             return
         if self._estop:
@@ -337,6 +345,10 @@ class PathFollowerNode(RoverNode):
         last = self._last_decision_stamp
         if last is not None and 0 <= stamp - last < self.params.control_period * 1e9:
             return
+        self._decide(self._pose, stamp)
+
+    def _decide(self, pose: tuple[float, float, float], stamp: int) -> None:
+        """One decision at the odometry stamp ``stamp`` [ns]: drive, back up, or stop and say why."""
         self._last_decision_stamp = stamp
         if self._costmap is None:
             self._halt("blocked", "no costmap received yet", stamp)
@@ -347,7 +359,6 @@ class PathFollowerNode(RoverNode):
                 "blocked", f"costmap is {age:.1f} s old (limit {self.params.costmap_timeout:.1f} s)", stamp
             )
             return
-        pose = (float(data.position[0]), float(data.position[1]), quaternion_to_yaw(data.quaternion))
         if self._backup is not None:
             self._back_up(pose, stamp)
             return
