@@ -321,16 +321,21 @@ def test_stereo_pair_matches_its_camera_info_and_depth(ros, simulator):
     assert np.mean(relative < 0.1) > 0.9
 
 
-def test_lockstep_holds_sim_time_until_the_stack_answers(ros, simulator):
-    stack = simulator(
+def _lockstep_on_cmd_vel(ros, simulator, timeout: float):
+    """A simulator with cameras, in lockstep on cmd_vel, as fast as it can."""
+    return simulator(
         ros,
         topics=("stereo/left/image_rect",),
         cameras=True,
         lockstep=True,
         lockstep_topics=["cmd_vel:geometry_msgs/msg/TwistStamped"],
-        lockstep_timeout=30.0,
+        lockstep_timeout=timeout,
         real_time_factor=0.0,
     )
+
+
+def test_lockstep_holds_sim_time_until_the_stack_answers(ros, simulator):
+    stack = _lockstep_on_cmd_vel(ros, simulator, timeout=30.0)
     answer = stack.node.create_publisher(TwistStamped, "cmd_vel", qos.for_topic("cmd_vel"))
     images = stack.received["stereo/left/image_rect"]
     # Held: sim time stays at the newest frame while the stack "thinks" (wall time passes).
@@ -351,15 +356,7 @@ def test_lockstep_holds_sim_time_until_the_stack_answers(ros, simulator):
 
 
 def test_lockstep_continues_after_the_timeout_without_an_answer(ros, simulator):
-    stack = simulator(
-        ros,
-        topics=("stereo/left/image_rect",),
-        cameras=True,
-        lockstep=True,
-        lockstep_topics=["cmd_vel:geometry_msgs/msg/TwistStamped"],
-        lockstep_timeout=0.3,
-        real_time_factor=0.0,
-    )
+    stack = _lockstep_on_cmd_vel(ros, simulator, timeout=0.3)
     images = stack.received["stereo/left/image_rect"]
     # Nobody answers: each frame is held for the timeout (the stepping timer is cancelled meanwhile and
     # the hold check resumes it), then the next frame comes 0.5 s of sim time later.
