@@ -59,6 +59,9 @@ class MissionSpec:
     record: Path | None = None  # rosbag2 MCAP bag of the contract's topics (rover-autonomy replay)
 
 
+FOLLOWING_STATES = ("driving", "recovering", "blocked")  # navigation/state while a plan is followed
+
+
 class MissionSupervisor(Node):
     """Observes the running stack and fills a :class:`MissionLog`."""
 
@@ -121,8 +124,13 @@ class MissionSupervisor(Node):
             return
         self.costmap = (costs.copy(), geometry.resolution, geometry.origin_x, geometry.origin_y)
         stamp = stamp_to_ns(msg.header.stamp)
-        if stamp in self._image_wall:
-            self._pending_costmaps.append((stamp, self._image_wall.pop(stamp)))
+        image_wall = self._image_wall.pop(stamp, None)
+        for older in [t for t in self._image_wall if t < stamp]:
+            del self._image_wall[older]  # frames the mapper never answered
+        # Only a costmap the follower acts on (it is following a plan) leads to a command computed
+        # from it; before the first plan (or after the last) the next cmd_vel would time planning.
+        if image_wall is not None and self.state.split(":")[0] in FOLLOWING_STATES:
+            self._pending_costmaps.append((stamp, image_wall))
 
     def _on_cmd_vel(self, msg: TwistStamped) -> None:
         # Latency: stereo pair received -> first command after the costmap that includes that pair.
