@@ -101,3 +101,15 @@ def test_keep_out_discs_are_lethal_and_plans_go_round_them():
     result = planner.plan((-2.0, 0.0), (2.0, 0.0))
     assert result.ok
     assert np.hypot(result.points[:, 0], result.points[:, 1]).min() > 0.5
+
+
+def test_a_keep_out_place_near_the_goal_leaves_the_goal_free():
+    costs = np.zeros((100, 100), np.int8)
+    goal = (0.6, 0.0)
+    marked = keep_out(costs, GEO, [(0.0, 0.0), (0.62, 0.0)], radius=0.5, spare=goal)
+    assert marked[GEO.to_cell(*goal)] == 0  # the disc around (0, 0) shrank to 0.5 m … less a cell
+    assert marked[GEO.to_cell(0.0, 0.0)] == LETHAL and marked[GEO.to_cell(0.45, 0.0)] == LETHAL
+    assert marked[GEO.to_cell(0.55, 0.0)] == 0  # on the goal: the second place marks nothing
+    planner = GlobalPlanner(CostModel())
+    planner.set_costmap(marked, GEO)
+    assert planner.plan((-2.0, 0.0), goal).ok

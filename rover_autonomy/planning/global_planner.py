@@ -102,16 +102,25 @@ def cover(
 
 
 def keep_out(
-    costmap: np.ndarray, geometry: GridGeometry, centres: list[tuple[float, float]], radius: float
+    costmap: np.ndarray,
+    geometry: GridGeometry,
+    centres: list[tuple[float, float]],
+    radius: float,
+    spare: tuple[float, float] | None = None,
 ) -> np.ndarray:
     """The costmap with every cell whose centre lies within ``radius`` [m] of a centre made lethal:
-    places the map cannot show as hazards (where the rover got stuck) kept out of the plans."""
+    places the map cannot show as hazards (where the rover got stuck) kept out of the plans. A disc
+    shrinks to leave the point ``spare`` (the goal) outside it: a place stuck near the goal must not
+    make the goal itself unreachable."""
     if not centres:
         return costmap
     marked = costmap.copy()
     res = geometry.resolution
-    reach = math.ceil(radius / res)
     for x, y in centres:
+        r = radius if spare is None else min(radius, math.hypot(spare[0] - x, spare[1] - y) - res)
+        if r <= 0:
+            continue
+        reach = math.ceil(r / res)
         col = math.floor((x - geometry.origin_x) / res)
         row = math.floor((y - geometry.origin_y) / res)
         r0, r1 = max(row - reach, 0), min(row + reach + 1, geometry.height)
@@ -121,7 +130,7 @@ def keep_out(
         rows, cols = np.mgrid[r0:r1, c0:c1]
         cx = geometry.origin_x + (cols + 0.5) * res
         cy = geometry.origin_y + (rows + 0.5) * res
-        inside = np.hypot(cx - x, cy - y) <= radius
+        inside = np.hypot(cx - x, cy - y) <= r
         marked[r0:r1, c0:c1][inside] = LETHAL
     return marked
 

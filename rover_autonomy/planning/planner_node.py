@@ -337,7 +337,7 @@ class PathPlannerNode(RoverNode):
         costs, geometry = self._costmap
         if self._goal is not None:
             costs, geometry = cover(costs, geometry, [self._goal], margin=2.0)
-        costs = keep_out(costs, geometry, list(self._keep_out), self.params.keep_out_radius)
+        costs = keep_out(costs, geometry, list(self._keep_out), self.params.keep_out_radius, spare=self._goal)
         self._planner.set_costmap(costs, geometry)
 
     def _ready(self) -> str | None:
