@@ -113,7 +113,6 @@ class Backup:
         self, config: BackupConfig, start_stamp: float, start_xy: tuple[float, float], length: float
     ):
         self.config = config
-        self.start_stamp = start_stamp
         self.start_xy = start_xy
         self.length = length
         self.deadline = start_stamp + config.timeout_factor * length / config.speed
