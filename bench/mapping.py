@@ -13,7 +13,7 @@ the stereo pipeline of ``stereo_processor`` and the clouds, with the true poses 
 Quality: rocky terrains (Golombek–Rapp k = 0.15) at several seeds; at each of several poses (3.5–7 m
 from a rock taller than the belly, roughly facing it, so that enough tall rocks are seen) the rover
 takes two clouds 0.5 m apart (ray-cast with occlusion, stereo depth noise), the map is scored against
-the ground truth (rover_autonomy.mapping.scoring) and against a reference in the same run: the same
+the ground truth (rover_autonomy.harness.map_scoring) and against a reference in the same run: the same
 points averaged without the noise model.
 """
 
@@ -30,15 +30,15 @@ import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from rover_autonomy.mapping.mapper import TerrainMapper  # noqa: E402
-from rover_autonomy.mapping.scoring import score, truth_grid  # noqa: E402
-from rover_autonomy.mapping.synthetic import (  # noqa: E402
+from rover_autonomy.harness.map_scoring import score, truth_grid  # noqa: E402
+from rover_autonomy.harness.terrains import (  # noqa: E402
     CloudSimulator,
     make_terrain,
     poses_facing_rocks,
     rover_pose_on_terrain,
     terrain_from_world,
 )
+from rover_autonomy.mapping.mapper import TerrainMapper  # noqa: E402
 from rover_autonomy.mapping.traversability import to_costmap  # noqa: E402
 from rover_autonomy.rover_model import load_rover_model  # noqa: E402
 from rover_autonomy.worlds import load_world  # noqa: E402
@@ -297,8 +297,8 @@ def simulator(world_name: str, frames: int) -> None:
     os.environ.setdefault("MUJOCO_GL", "egl")
     from rover_autonomy.kinematics import wheel_commands
     from rover_autonomy.perception.camera import CameraCalibration
-    from rover_autonomy.perception.matcher import MatcherParams
-    from rover_autonomy.perception.stereo import StereoParams, StereoProcessor
+    from rover_autonomy.perception.stereo.matcher import MatcherParams
+    from rover_autonomy.perception.stereo.processor import StereoParams, StereoProcessor
     from rover_autonomy.sim.engine import RoverSim, SimConfig
     from rover_autonomy.sim.scene import load_sim_world
     from rover_autonomy.sim.sensors import projection_matrices

@@ -22,7 +22,7 @@ from pathlib import Path
 from rover_autonomy.missions.cli import MissionArgumentError, check_goal
 from rover_autonomy.worlds.world import load_world
 
-CLI = [sys.executable, "-m", "rover_autonomy.bringup.cli"]
+CLI = [sys.executable, "-m", "rover_autonomy.cli"]
 
 
 def goal_for(world, distance: float) -> tuple[float, float]:

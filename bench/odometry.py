@@ -3,7 +3,7 @@
 Two sources, each with its reference computed in the same run (naive planar 2D wheel odometry: (vx, wz)
 from the wheels at nominal geometry, integrated on the plane, no IMU):
 
-**Synthetic drives** (``rover_autonomy/odometry/synthetic.py``): wheel rates and steering from the
+**Synthetic drives** (``rover_autonomy/harness/drives.py``): wheel rates and steering from the
 kinematics along the plan, the IMU from the true attitude and the planet's gravity with the rover model's
 noise and bias. The synthetic soil's slip law (``terrain_slip`` below) is learnt only through
 ``calibrate`` on a separate hill drive.
@@ -16,7 +16,7 @@ noise and bias. The synthetic soil's slip law (``terrain_slip`` below) is learnt
   the 40 % limit, slip estimate error after 6 s [points], drift with and without the slope model;
 * determinism (two replays bit-identical) and cost [ms of CPU per second of data].
 
-**The simulator** (``rover_autonomy/odometry/sim_drive.py``, when ``rover_autonomy.sim`` is installed):
+**The simulator** (``rover_autonomy/harness/sim_drive.py``, when ``rover_autonomy.sim`` is installed):
 the rover_sim core (MuJoCo, terramechanics slip) driven through the base controller core, Mars sand.
 Calibration on the 5/10/15 deg test slopes; the same plan on an 80 m flat world and on the generated Mars
 world (k = 0.07); a 15 deg climb (true slip from the simulator's per-wheel slip). Then the same drives
@@ -34,11 +34,7 @@ import time
 
 import numpy as np
 
-from rover_autonomy.odometry.calibration import TRUTH, calibrate
-from rover_autonomy.odometry.estimator import IMU, JOINTS, PlanarWheelOdometry, WheelOdometry
-from rover_autonomy.odometry.parameters import PARAMETERS, config_from
-from rover_autonomy.odometry.sim_drive import SimRun, calibration_drives, sim_available, sim_drive
-from rover_autonomy.odometry.synthetic import (
+from rover_autonomy.harness.drives import (
     PlaneTerrain,
     Segment,
     WavyTerrain,
@@ -46,6 +42,10 @@ from rover_autonomy.odometry.synthetic import (
     replay,
     synthesise,
 )
+from rover_autonomy.harness.sim_drive import SimRun, calibration_drives, sim_available, sim_drive
+from rover_autonomy.odometry.calibration import TRUTH, calibrate
+from rover_autonomy.odometry.estimator import IMU, JOINTS, PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.odometry.parameters import PARAMETERS, config_from
 from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
 
 MARS = 3.711

@@ -1,7 +1,7 @@
 """Planning benchmark: global planner vs scikit-image MCP_Geometric, replanning, follower decisions.
 
 Grids are synthetic rover-centre costmaps (rock fields, craters, walls with gaps, unknown patches:
-``rover_autonomy.planning.synthetic_costmaps``), 1000 × 1000 cells at 0.1 m. Both planners solve the same
+``rover_autonomy.harness.costmaps``), 1000 × 1000 cells at 0.1 m. Both planners solve the same
 problem (MCP gets our traversal factors) and both paths are scored with the one edge-cost function.
 
     PYTHONPATH=$PWD .venv/bin/python bench/planning.py [--grids 4] [--pairs 5] [--seed 0]
@@ -31,11 +31,11 @@ import time
 import numpy as np
 from skimage.graph import MCP_Geometric
 
+from rover_autonomy.harness.costmaps import add_closed_wall, random_costmap
 from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig
 from rover_autonomy.planning.costs import LETHAL, path_cost
 from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
 from rover_autonomy.planning.ground_truth import footprint_radii, world_costmap
-from rover_autonomy.planning.synthetic_costmaps import add_closed_wall, random_costmap
 from rover_autonomy.rover_model import load_rover_model
 from rover_autonomy.worlds import load_world
 

@@ -6,7 +6,7 @@ topic) order with ``open_bag``; the reference is the independent ``mcap`` reader
 file's raw records, in the same run.
 
 Lockstep: the same 2 s drive replayed through the deterministic test node
-(``test/nodes/replay_stack_node.py``) with the full barrier (answers + quiescence, the default) and,
+(``test/helpers/nodes/replay_stack_node.py``) with the full barrier (answers + quiescence, the default) and,
 as the reference, with answers only (``--settle 0``, not guaranteed deterministic). Figures: play wall
 time, real-time factor, wall time per barrier.
 
@@ -26,14 +26,15 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "test"), str(ROOT / "test" / "nodes")]
+sys.path[:0] = [str(ROOT / "test"), str(ROOT / "test" / "helpers" / "nodes")]
 os.environ.setdefault("ROS_DOMAIN_ID", str(random.SystemRandom().randint(101, 200)))
 os.environ.setdefault("ROS_AUTOMATIC_DISCOVERY_RANGE", "LOCALHOST")
 
 from mcap.reader import make_reader  # noqa: E402
 from replay_bags import mission_messages, write_bag  # noqa: E402
 
-from rover_autonomy.bringup import cli, graph  # noqa: E402
+from rover_autonomy import cli  # noqa: E402
+from rover_autonomy.bringup import graph  # noqa: E402
 from rover_autonomy.replay import playlist  # noqa: E402
 from rover_autonomy.replay.bag import open_bag  # noqa: E402
 
@@ -62,7 +63,7 @@ def bag_io(folder: Path) -> None:
 
 
 def register_test_node() -> None:
-    graph.EXECUTABLES["replay_test_stack"] = "replay_stack_node:main"
+    graph.EXECUTABLES["replay_test_stack"] = graph.Executable("replay_stack_node:main", "replay_stack_node")
     graph.NODES = (
         *graph.NODES,
         graph.NodeEntry(
@@ -75,7 +76,7 @@ def register_test_node() -> None:
         outputs=("odom", "stereo/points", "terrain/costmap", "plan"),
         answers={"stereo/right/image_rect": "stereo/points", "joint_states": "odom"},
     )
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "test" / "nodes"), str(ROOT)])
+    os.environ["PYTHONPATH"] = os.pathsep.join([str(ROOT / "test" / "helpers" / "nodes"), str(ROOT)])
 
 
 def lockstep(folder: Path) -> None:

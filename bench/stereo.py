@@ -22,8 +22,8 @@ import numpy as np
 from skimage import data
 
 from rover_autonomy.perception.camera import CameraCalibration
-from rover_autonomy.perception.matcher import MatcherParams, create_opencv_matcher
-from rover_autonomy.perception.stereo import StereoProcessor
+from rover_autonomy.perception.stereo.matcher import MatcherParams, create_opencv_matcher
+from rover_autonomy.perception.stereo.processor import StereoProcessor
 
 THREADS = 2
 # Middlebury 2014 Motorcycle calib.txt (full size 2964 px wide): f 3979.911 px, doffs 124.343 px,
@@ -146,7 +146,7 @@ def speed(repeats: int) -> None:
     import rclpy
     from rclpy.parameter import Parameter
 
-    from rover_autonomy.perception.stereo_node import StereoProcessorNode
+    from rover_autonomy.perception.stereo.node import StereoProcessorNode
     from rover_autonomy.ros_common.conversions import array_to_image
     from rover_autonomy.ros_common.node_base import keep_freed_memory
 
@@ -219,7 +219,7 @@ def throughput(seconds: float) -> None:
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.update(env)
     node_process = subprocess.Popen(
-        [sys.executable, "-c", "from rover_autonomy.perception.stereo_node import main; main()"], env=env
+        [sys.executable, "-c", "from rover_autonomy.perception.stereo.node import main; main()"], env=env
     )
     left_rgb, right_rgb, _ = data.stereo_motorcycle()
     size = (640, 480)

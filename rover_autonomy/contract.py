@@ -1,7 +1,7 @@
 """The interface contract of docs/interfaces.md as data: topics, their types and QoS profiles.
 
 Pure Python (no ROS import) so that cores, tests and tools can read it; ``ros_common.qos`` turns the
-profiles into rclpy QoS objects. ``test/test_interfaces.py`` checks this module against the document.
+profiles into rclpy QoS objects. ``test/unit/test_contract.py`` checks this module against the document.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""Test-session isolation: every session gets its own DDS domain, discovery stays on this host."""
+"""Shared fixtures: every session gets its own DDS domain (discovery stays on this host), every test a
+marker from its folder (``unit``, ``integration``, ``e2e``: ``make test PYTEST_ARGS="-m unit"``)."""
 
 import os
 import random
@@ -12,8 +13,19 @@ os.environ.setdefault("RCUTILS_COLORIZED_OUTPUT", "0")
 
 
 import time
+from pathlib import Path
 
 import pytest
+
+LAYERS = ("unit", "integration", "e2e")
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parent
+    for item in items:
+        layer = Path(item.fspath).resolve().relative_to(root).parts[0]
+        if layer in LAYERS:
+            item.add_marker(layer)
 
 
 class RosHarness:

@@ -2,7 +2,9 @@
 
 This is the one description behind ``launch/*.launch.py`` (launch_ros, on a real ROS 2 machine),
 the embedded launcher of ``rover-autonomy launch PROFILE`` and the package's console scripts.
-It is deliberately stdlib-only: ``setup.py`` reads it before any dependency is installed.
+It is deliberately stdlib-only: ``setup.py`` reads it before any dependency is installed. It is
+also the registry of each executable's parameter module, which ``ros_profiles``, the launcher and
+``rover-autonomy params`` read.
 
 Profiles:
   sim       the embedded MuJoCo simulator plus the whole stack, on sim time
@@ -13,24 +15,39 @@ Profiles:
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass, field, replace
 
 PACKAGE = "rover_autonomy"
 PROFILES = ("sim", "gazebo", "hardware", "replay")
 SIM_TIME_PROFILES = frozenset({"sim", "gazebo", "replay"})
 
-# Our executables: name -> "module:function". Each capability adds its node here.
-EXECUTABLES: dict[str, str] = {
-    "base_controller": "rover_autonomy.control.node:main",
-    "wheel_odometry": "rover_autonomy.odometry.node:main",
-    "stereo_processor": "rover_autonomy.perception.stereo_node:main",
-    "visual_odometry": "rover_autonomy.perception.vo_node:main",
-    "terrain_mapper": "rover_autonomy.mapping.node:main",
-    "path_planner": "rover_autonomy.planning.planner_node:main",
-    "path_follower": "rover_autonomy.planning.follower_node:main",
-    "rover_sim": "rover_autonomy.sim.node:main",
+
+@dataclass(frozen=True)
+class Executable:
+    """One of our node executables: what runs it and which module holds its parameter table."""
+
+    target: str  # "module:function"
+    parameters: str  # module defining NODE_NAME, TITLE and PARAMETERS (rclpy-free, cheap to import)
+
+
+def _template(folder: str) -> Executable:
+    """A node laid out by the capability template: ``<folder>/node.py`` and ``<folder>/parameters.py``."""
+    return Executable(f"{PACKAGE}.{folder}.node:main", f"{PACKAGE}.{folder}.parameters")
+
+
+# Our executables, by name. Each capability adds its node here.
+EXECUTABLES: dict[str, Executable] = {
+    "base_controller": _template("control"),
+    "wheel_odometry": _template("odometry"),
+    "stereo_processor": _template("perception.stereo"),
+    "visual_odometry": _template("perception.visual_odometry"),
+    "terrain_mapper": _template("mapping"),
+    "path_planner": _template("planning.planner"),
+    "path_follower": _template("planning.follower"),
+    "rover_sim": _template("sim"),
 }
-CLI = ("rover-autonomy", "rover_autonomy.bringup.cli:main")
+CLI = ("rover-autonomy", "rover_autonomy.cli:main")
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,7 @@ class NodeEntry:
     @property
     def target(self) -> str:
         """``module:function`` that runs this node (our nodes only)."""
-        return EXECUTABLES[self.executable]
+        return EXECUTABLES[self.executable].target
 
 
 NODES: tuple[NodeEntry, ...] = (
@@ -167,8 +184,14 @@ NODES: tuple[NodeEntry, ...] = (
 
 def console_scripts() -> list[str]:
     """setup.py entry points: every node executable and the CLI."""
-    scripts = [f"{name} = {target}" for name, target in EXECUTABLES.items()]
+    scripts = [f"{name} = {executable.target}" for name, executable in EXECUTABLES.items()]
     return [*scripts, f"{CLI[0]} = {CLI[1]}"]
+
+
+def node_parameters(executable: str) -> tuple[str, tuple]:
+    """(title, parameter specs) of one of our node executables, from its parameter module."""
+    module = importlib.import_module(EXECUTABLES[executable].parameters)
+    return module.TITLE, module.PARAMETERS
 
 
 def nodes_for(

@@ -62,7 +62,7 @@ def foreign_arguments(step: dict) -> list[str]:
 
 def node_command(step: dict) -> list[str]:
     """The command line running one of our nodes from its launch-plan entry."""
-    module, function = graph.EXECUTABLES[step["executable"]].split(":")
+    module, function = graph.EXECUTABLES[step["executable"]].target.split(":")
     return [
         sys.executable,
         "-c",

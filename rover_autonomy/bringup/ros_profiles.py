@@ -17,6 +17,7 @@ from pathlib import Path
 import yaml
 
 from rover_autonomy.bringup import graph
+from rover_autonomy.bringup.overrides import merge_overrides
 
 # The rover is spawned this far above the terrain under its start so it settles onto its wheels [m].
 SPAWN_DROP = 0.05
@@ -93,9 +94,7 @@ def gazebo_missing(installed: Callable[[str], bool]) -> str | None:
 
 def node_parameter_names(executable: str) -> set[str]:
     """Names of one of our nodes' parameters (from its parameter spec)."""
-    from rover_autonomy.bringup.cli import node_parameters
-
-    return {spec.name for spec in node_parameters(executable)[1]}
+    return {spec.name for spec in graph.node_parameters(executable)[1]}
 
 
 def _start_overrides(profile: str, start: tuple[float, float, float]) -> dict[str, dict[str, object]]:
@@ -105,11 +104,6 @@ def _start_overrides(profile: str, start: tuple[float, float, float]) -> dict[st
         if node.ours and "map_to_odom" in node_parameter_names(node.executable):
             overrides[node.name] = {"map_to_odom": [float(v) for v in start]}
     return overrides
-
-
-def merge_overrides(into: dict[str, dict[str, object]], more: dict[str, dict[str, object]]) -> None:
-    for name, params in more.items():
-        into.setdefault(name, {}).update(params)
 
 
 def _in_profile(profile: str, name: str) -> bool:

@@ -26,7 +26,7 @@ from rover_autonomy.control.base_controller import (
     ControllerOutput,
     check_twist,
 )
-from rover_autonomy.control.parameters import NODE_NAME, PARAMETERS, TITLE, limits_from  # noqa: F401
+from rover_autonomy.control.parameters import NODE_NAME, PARAMETERS, limits_from
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import stamp_to_ns
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node

@@ -2,7 +2,6 @@
 
 Pure core (numpy, scipy, numba): :mod:`grid` (the layered rolling map), :mod:`poses` (pose buffer),
 :mod:`fusion` (stereo noise model and Kalman fusion), :mod:`traversability` (the layer chain),
-:mod:`clearance` (the rocker-bogie clearance check), :mod:`mapper` (the pipeline the node drives) and
-:mod:`synthetic` (ground-truth terrains and simulated stereo clouds for tests and benchmarks).
-The ROS side is :mod:`node` only.
+:mod:`clearance` (the rocker-bogie clearance check) and :mod:`mapper` (the pipeline the node drives);
+:mod:`parameters` is the node's spec table and :mod:`node` its ROS side.
 """

@@ -30,12 +30,12 @@ import numpy as np
 from rover_autonomy.mapping.clearance import clearance_model
 from rover_autonomy.mapping.fusion import FusionSettings, StereoNoiseModel, camera_points_to_map, fuse_cells
 from rover_autonomy.mapping.grid import ElevationMap
-from rover_autonomy.mapping.params import SPECS
+from rover_autonomy.mapping.parameters import PARAMETERS
 from rover_autonomy.mapping.poses import Added, JumpLimits, Lookup, PoseBuffer
 from rover_autonomy.mapping.traversability import TraversabilityChain, TraversabilitySettings, to_costmap
 from rover_autonomy.rover_model import RoverModel
 
-DEFAULTS = {spec.name: spec.default for spec in SPECS}
+DEFAULTS = {spec.name: spec.default for spec in PARAMETERS}
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from nav_msgs.msg import OccupancyGrid, Odometry
 from sensor_msgs.msg import PointCloud2
 
 from rover_autonomy.mapping.mapper import TerrainMapper
-from rover_autonomy.mapping.params import NODE_NAME, SPECS
+from rover_autonomy.mapping.parameters import NODE_NAME, PARAMETERS
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -30,12 +30,12 @@ from rover_autonomy.ros_common.conversions import (
 from rover_autonomy.ros_common.node_base import ERROR, OK, WARN, RoverNode, run_node
 from rover_autonomy.rover_model import load_rover_model
 
-PARAMETERS = SPECS  # read by ``rover-autonomy params`` to write config/terrain_mapper.yaml
+PARAMETERS = PARAMETERS  # read by ``rover-autonomy params`` to write config/terrain_mapper.yaml
 
 
 class TerrainMapperNode(RoverNode):
     def __init__(self, **kwargs):
-        super().__init__(NODE_NAME, SPECS, **kwargs)
+        super().__init__(NODE_NAME, PARAMETERS, **kwargs)
         self.mapper = TerrainMapper(load_rover_model(), vars(self.params))
         self.last_published_ns: int | None = None
         self.timings = {"fuse_ms": 0.0, "costmap_ms": 0.0}

@@ -30,7 +30,8 @@ from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from rover_autonomy.bringup.launcher import Launcher
-from rover_autonomy.bringup.ros_profiles import ProfileSetup, merge_overrides, sim_setup
+from rover_autonomy.bringup.overrides import merge_overrides
+from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
 from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.resources import config_dir

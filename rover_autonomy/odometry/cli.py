@@ -162,7 +162,7 @@ class _OneLineParser(argparse.ArgumentParser):
 
 
 def _run_sim(args: argparse.Namespace, prog: str) -> int:
-    from rover_autonomy.odometry.sim_drive import calibration_drives, sim_available
+    from rover_autonomy.harness.sim_drive import calibration_drives, sim_available
 
     if not sim_available():
         print(

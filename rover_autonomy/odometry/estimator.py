@@ -18,7 +18,7 @@ Slip is estimated from three cues: the slope model (uniform slip, invisible to t
 residuals (one wheel spinning or dragging), and the wheel/IMU disagreement (yaw rate). A slip above the
 limit is flagged (MER's onboard check stopped the drive at 40 %).
 
-Visual odometry increments (:mod:`rover_autonomy.odometry.visual`) correct the position after the fact
+Visual odometry increments (:mod:`rover_autonomy.odometry.visual_fusion`) correct the position after the fact
 and measure the slip directly; while they keep coming, that slip replaces the slope model's.
 """
 
@@ -44,7 +44,7 @@ from rover_autonomy.odometry.ekf import (
     State,
 )
 from rover_autonomy.odometry.slip import SlopeSlipModel
-from rover_autonomy.odometry.visual import PoseHistory, VisualIncrement, correct
+from rover_autonomy.odometry.visual_fusion import PoseHistory, VisualIncrement, correct
 from rover_autonomy.odometry.wheels import DriveRates, parse_joint_state, robust_body_velocity
 from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
 

@@ -21,13 +21,7 @@ from std_msgs.msg import Float32
 from rover_autonomy.odometry.estimator import ERROR as CORE_ERROR
 from rover_autonomy.odometry.estimator import OK as CORE_OK
 from rover_autonomy.odometry.estimator import OdometryEstimate, WheelOdometry
-from rover_autonomy.odometry.parameters import (  # noqa: F401  (PARAMETERS, TITLE: for the CLI)
-    NODE_NAME,
-    PARAMETERS,
-    TITLE,
-    config_from,
-    slip_model_path,
-)
+from rover_autonomy.odometry.parameters import NODE_NAME, PARAMETERS, config_from, slip_model_path
 from rover_autonomy.odometry.slip import load_slip_model
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (

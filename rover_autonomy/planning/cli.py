@@ -1,6 +1,6 @@
 """``rover-autonomy plan``: plan (and optionally drive) to a goal on a world's ground-truth costmap.
 
-Registered by ``bringup/cli.py`` through ``add_arguments(parser)`` and ``run(args)``. Uses the same cores
+Registered by ``rover_autonomy/cli.py`` through ``add_arguments(parser)`` and ``run(args)``. Uses the same cores
 as the nodes: the costmap is the world's hazard layer in rover-centre cost space
 (:mod:`planning.ground_truth`), the plan comes from :class:`GlobalPlanner` and ``--drive`` runs the
 :class:`ArcFollower` on a kinematic rover. Bad input gets one line on stderr and exit code 2.

@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from rover_autonomy.bringup import graph
+from rover_autonomy.bringup.overrides import parse_override
 from rover_autonomy.replay import compare
 from rover_autonomy.replay.bag import BagError, open_bag, parse_remaps
 from rover_autonomy.replay.playlist import NODE_IO, plan_playlist
@@ -49,7 +50,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--param",
         action="append",
         default=[],
-        type=_parse_override,
+        type=parse_override,
         metavar="NODE.NAME=VALUE",
         help="override a node parameter (repeatable); wins over the parameters stored in the bag",
     )
@@ -80,7 +81,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def node_parameters(nodes: list[str], overrides: dict[str, dict[str, object]]) -> dict[str, dict]:
+def startup_parameters(nodes: list[str], overrides: dict[str, dict[str, object]]) -> dict[str, dict]:
     """The parameters each node will start with: its files under config/, then the overrides (the
     launch plan's order). The playlist needs those that switch an input off."""
     import yaml
@@ -101,12 +102,6 @@ def node_parameters(nodes: list[str], overrides: dict[str, dict[str, object]]) -
                 merged.update((content.get(key) or {}).get("ros__parameters", {}))
         values[step["name"]] = merged
     return values
-
-
-def _parse_override(text: str):
-    from rover_autonomy.bringup.cli import _parse_override as parse
-
-    return parse(text)
 
 
 def _fail(message: str, code: int = 1) -> int:
@@ -166,7 +161,7 @@ def run(args: argparse.Namespace) -> int:
             return _fail(f"--param {node}.{name}: {node} is not replayed (nodes: {', '.join(nodes)})", 2)
         overrides.setdefault(node, {})[name] = value
     try:
-        playlist = plan_playlist(bag, nodes, parameters=node_parameters(nodes, overrides))
+        playlist = plan_playlist(bag, nodes, parameters=startup_parameters(nodes, overrides))
     except (BagError, ValueError) as err:
         return _fail(str(err))
     report_dir = args.report or Path.cwd() / f"replay-{args.bag.resolve().name}"

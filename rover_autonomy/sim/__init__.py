@@ -6,7 +6,7 @@
 * :mod:`.sensors` renders the stereo pair and models the IMU;
 * :mod:`.engine` steps the physics and produces every sensor sample;
 * :mod:`.lockstep` decides when the simulator may advance past a camera frame;
-* :mod:`.node` is the ROS node ``rover_sim``, :mod:`.cli` the ``rover-autonomy sim`` command.
+* :mod:`.parameters` is the spec table of, and :mod:`.node` the ROS node ``rover_sim``, :mod:`.cli` the ``rover-autonomy sim`` command.
 """
 
 import os

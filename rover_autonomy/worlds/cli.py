@@ -1,6 +1,6 @@
 """``rover-autonomy world``: generate a Moon/Mars world directory (see docs/worlds.md).
 
-Registered by ``bringup/cli.py`` through ``add_arguments(parser)`` and ``run(args)``; also runs on its
+Registered by ``rover_autonomy/cli.py`` through ``add_arguments(parser)`` and ``run(args)``; also runs on its
 own as ``python -m rover_autonomy.worlds.cli``. Bad input gets one line on stderr and exit code 2.
 """
 

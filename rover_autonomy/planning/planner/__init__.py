@@ -1,0 +1,1 @@
+"""Node ``path_planner``: goals to optimal plans on ``terrain/costmap``, kept current by replanning."""

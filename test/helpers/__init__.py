@@ -1,0 +1,1 @@
+"""Shared test helpers: repository paths, synthetic data builders and test nodes (``helpers/nodes``)."""
