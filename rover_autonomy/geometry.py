@@ -1,0 +1,131 @@
+"""Rotations and frame transforms, in one place: REP-103 conventions, ROS quaternion order (x, y, z, w).
+
+Fixed-axis roll, pitch, yaw compose as R = Rz(yaw) Ry(pitch) Rx(roll) [rad]. The closed forms below are
+what the odometry filter, the mapper and the simulator evaluate at every sample; they are exact
+transcriptions of the textbook formulas (tests check each against transforms3d) and faster than a
+general routine, and replays compare outputs bit for bit, so their arithmetic is fixed. Conversions that
+no hot path needs (rotation matrix to quaternion) call transforms3d.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import transforms3d
+
+# -- rotations -------------------------------------------------------------------------------------
+
+
+def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """(3, 3) rotation matrix of fixed-axis roll, pitch, yaw [rad]."""
+    cr, sr = math.cos(roll), math.sin(roll)
+    cp, sp = math.cos(pitch), math.sin(pitch)
+    cy, sy = math.cos(yaw), math.sin(yaw)
+    return np.array(
+        [
+            [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
+            [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
+            [-sp, cp * sr, cp * cr],
+        ]
+    )
+
+
+def rpy_to_quaternion(roll: float, pitch: float, yaw: float) -> np.ndarray:
+    """(x, y, z, w) of fixed-axis roll, pitch, yaw [rad]."""
+    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
+    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
+    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
+    return np.array(
+        [
+            sr * cp * cy - cr * sp * sy,
+            cr * sp * cy + sr * cp * sy,
+            cr * cp * sy - sr * sp * cy,
+            cr * cp * cy + sr * sp * sy,
+        ]
+    )
+
+
+def yaw_to_quaternion(yaw: float) -> np.ndarray:
+    """(x, y, z, w) of a rotation about z by ``yaw`` [rad]."""
+    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
+
+
+def quaternion_to_yaw(q) -> float:
+    """Yaw [rad] of a unit quaternion (x, y, z, w): the heading of its x axis in the parent's x-y plane."""
+    x, y, z, w = q
+    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
+
+
+def quaternion_to_matrix(q) -> np.ndarray:
+    """(3, 3) rotation matrix of a unit quaternion (x, y, z, w)."""
+    x, y, z, w = q
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def matrix_to_quaternion(rotation) -> np.ndarray:
+    """Unit quaternion (x, y, z, w) with w >= 0 of a (3, 3) rotation matrix."""
+    w, x, y, z = transforms3d.quaternions.mat2quat(np.asarray(rotation, dtype=float)[:3, :3])
+    return np.array([x, y, z, w])
+
+
+def slerp(q0: np.ndarray, q1: np.ndarray, fraction: float) -> np.ndarray:
+    """Spherical interpolation between unit quaternions along the shorter arc (fraction 0 -> q0, 1 -> q1)."""
+    dot = float(np.dot(q0, q1))
+    if dot < 0:  # shortest arc
+        q1, dot = -q1, -dot
+    if dot > 0.9995:  # nearly parallel: linear interpolation avoids dividing by sin(theta) ~ 0
+        q = q0 + fraction * (q1 - q0)
+    else:
+        theta = math.acos(dot)
+        q = (math.sin((1 - fraction) * theta) * q0 + math.sin(fraction * theta) * q1) / math.sin(theta)
+    return q / np.linalg.norm(q)
+
+
+def rotation_angle(q0: np.ndarray, q1: np.ndarray) -> float:
+    """Angle [rad] of the rotation between two unit quaternions."""
+    return 2 * math.acos(min(1.0, abs(float(np.dot(q0, q1)))))
+
+
+def pose_matrix(position, quaternion) -> np.ndarray:
+    """(4, 4) homogeneous transform of a position [m] and unit quaternion (x, y, z, w)."""
+    transform = np.eye(4)
+    transform[:3, :3] = quaternion_to_matrix(quaternion)
+    transform[:3, 3] = position
+    return transform
+
+
+# -- planar frames ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pose2D:
+    """The planar pose of a child frame in its parent, e.g. ``odom`` in ``map`` (the rover's start pose).
+
+    x, y: the child's origin in the parent [m]; yaw: the child's x axis from the parent's [rad].
+    """
+
+    x: float
+    y: float
+    yaw: float
+
+    def to_parent(self, points) -> np.ndarray:
+        """(N, 2) points of the child frame expressed in the parent (odom -> map)."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        pts = np.asarray(points, dtype=float).reshape(-1, 2)
+        return np.stack(
+            [self.x + c * pts[:, 0] - s * pts[:, 1], self.y + s * pts[:, 0] + c * pts[:, 1]], axis=1
+        )
+
+    def to_child(self, x: float, y: float) -> tuple[float, float]:
+        """One point of the parent frame expressed in the child (map -> odom)."""
+        c, s = math.cos(self.yaw), math.sin(self.yaw)
+        dx, dy = x - self.x, y - self.y
+        return c * dx + s * dy, -s * dx + c * dy

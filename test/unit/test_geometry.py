@@ -1,0 +1,55 @@
+"""rover_autonomy.geometry against transforms3d (the reference), and the planar frame transform."""
+
+import math
+
+import numpy as np
+import pytest
+import transforms3d
+
+from rover_autonomy import geometry
+
+RNG = np.random.default_rng(7)
+ANGLES = [tuple(RNG.uniform(-math.pi, math.pi, 3)) for _ in range(50)] + [(0.0, math.pi / 2, 0.3)]
+
+
+def _ros(q_wxyz) -> np.ndarray:
+    w, x, y, z = q_wxyz
+    return np.array([x, y, z, w])
+
+
+@pytest.mark.parametrize("rpy", ANGLES)
+def test_rotations_match_transforms3d(rpy):
+    matrix = transforms3d.euler.euler2mat(*rpy, "sxyz")
+    np.testing.assert_allclose(geometry.rpy_to_matrix(*rpy), matrix, atol=1e-12)
+    q = geometry.rpy_to_quaternion(*rpy)
+    reference = _ros(transforms3d.euler.euler2quat(*rpy, "sxyz"))
+    assert min(np.abs(q - reference).max(), np.abs(q + reference).max()) < 1e-12
+    np.testing.assert_allclose(geometry.quaternion_to_matrix(q), matrix, atol=1e-12)
+    back = geometry.matrix_to_quaternion(matrix)
+    assert back[3] >= 0 and min(np.abs(back - q).max(), np.abs(back + q).max()) < 1e-12
+    np.testing.assert_allclose(geometry.pose_matrix((1, 2, 3), q)[:3, :3], matrix, atol=1e-12)
+
+
+@pytest.mark.parametrize("yaw", [-3.0, -1.0, 0.0, 0.5, 3.1])
+def test_yaw_round_trip_and_yaw_of_a_tilted_pose(yaw):
+    assert geometry.quaternion_to_yaw(geometry.yaw_to_quaternion(yaw)) == pytest.approx(yaw, abs=1e-12)
+    tilted = geometry.rpy_to_quaternion(0.2, -0.1, yaw)  # yaw is the heading whatever the tilt
+    assert geometry.quaternion_to_yaw(tilted) == pytest.approx(yaw, abs=1e-12)
+
+
+def test_slerp_ends_midpoint_and_shortest_arc():
+    q0, q1 = geometry.yaw_to_quaternion(0.0), geometry.yaw_to_quaternion(1.0)
+    np.testing.assert_allclose(geometry.slerp(q0, q1, 0.0), q0, atol=1e-12)
+    np.testing.assert_allclose(geometry.slerp(q0, q1, 1.0), q1, atol=1e-12)
+    assert geometry.quaternion_to_yaw(geometry.slerp(q0, q1, 0.5)) == pytest.approx(0.5)
+    assert geometry.quaternion_to_yaw(geometry.slerp(q0, -q1, 0.5)) == pytest.approx(0.5)  # same rotation
+    assert geometry.rotation_angle(q0, q1) == pytest.approx(1.0)
+
+
+def test_planar_pose_maps_points_both_ways():
+    odom_in_map = geometry.Pose2D(10.0, -4.0, math.pi / 2)
+    np.testing.assert_allclose(odom_in_map.to_parent([[1.0, 0.0], [0.0, 2.0]]), [[10.0, -3.0], [8.0, -4.0]])
+    assert odom_in_map.to_child(10.0, -3.0) == pytest.approx((1.0, 0.0))
+    for x, y in RNG.uniform(-50, 50, (20, 2)):
+        back = odom_in_map.to_parent([odom_in_map.to_child(x, y)])[0]
+        np.testing.assert_allclose(back, (x, y), atol=1e-9)
