@@ -5,7 +5,7 @@
 The drivers' topics, the rectification (none, image_proc or the stereo node's own) and the start pose
 (map -> odom) are launch arguments whose defaults are config/hardware.yaml. robot_state_publisher serves
 the URDF generated from config/rover.yaml; the nodes come from the graph description (profile
-'hardware'). launch/rover.launch.py is the same bring-up under the issue's name. See docs/hardware.md.
+'hardware'); launch/rover.launch.py brings up the same. See docs/hardware.md.
 """
 
 from rover_autonomy.bringup.launch_description import generate

@@ -3,16 +3,20 @@
 ``launch/<profile>.launch.py`` files call :func:`generate`. launch and launch_ros are imported here,
 not at module import of the rest of the package, because they exist only on a ROS 2 installation.
 
-The sim and replay profiles are the graph's nodes as they are. The gazebo and hardware profiles take
-launch arguments and are set up at launch time by :mod:`rover_autonomy.bringup.ros_profiles` (the
-URDF as ``robot_description``, the start pose, the drivers' topics); gazebo also starts Gazebo through
-ros_gz_sim's ``gz_sim.launch.py``. A missing package stops the launch with one line naming what to
+The replay profile is the graph's nodes as they are. The sim, gazebo and hardware profiles take launch
+arguments (``world``; ``world``, ``camera_rate``, ``gui``, ``physics``; the keys of config/hardware.yaml)
+and are set up at launch time by :mod:`rover_autonomy.bringup.ros_profiles` (the world and its start
+pose, the URDF as ``robot_description``, the drivers' topics), exactly as ``rover-autonomy launch`` sets
+them up; gazebo also starts Gazebo through ros_gz_sim's ``gz_sim.launch.py``. A missing package stops the launch with one line naming what to
 install (``ros2 launch`` prints an exception raised here as one line).
 """
 
 from __future__ import annotations
 
+# launch, launch_ros and ament_index are imported inside the functions: they exist only on a ROS 2
+# installation, and the rest of this module is tested without them.
 from rover_autonomy.bringup import graph, ros_profiles
+from rover_autonomy.rover_model import load_rover_model
 
 
 def _installed(package: str) -> bool:
@@ -74,8 +78,6 @@ def _gazebo() -> list:
     )
     from launch.launch_description_sources import PythonLaunchDescriptionSource
     from launch.substitutions import LaunchConfiguration
-
-    from rover_autonomy.rover_model import load_rover_model
 
     def setup(context):
         missing = ros_profiles.gazebo_missing(_installed)

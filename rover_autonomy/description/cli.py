@@ -13,7 +13,9 @@ import math
 import sys
 from pathlib import Path
 
+from rover_autonomy.description.gazebo_config import bridge_yaml, controllers_yaml
 from rover_autonomy.description.urdf import UrdfError, build_urdf
+from rover_autonomy.resources import config_path
 from rover_autonomy.rover_model import RoverModelError, load_rover_model
 
 CONTROLLERS_FILE = "ros2_controllers.yaml"
@@ -48,8 +50,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from rover_autonomy.resources import config_path
-
     def fail(message: str) -> int:
         print(f"rover-autonomy urdf: {message}", file=sys.stderr)
         return 2
@@ -68,8 +68,6 @@ def run(args: argparse.Namespace) -> int:
     except (RoverModelError, UrdfError) as err:
         return fail(str(err))
     if args.write_config:
-        from rover_autonomy.description.gazebo_config import bridge_yaml, controllers_yaml
-
         for name, content in ((CONTROLLERS_FILE, controllers_yaml(model)), (BRIDGE_FILE, bridge_yaml())):
             path = config_path(name)
             path.write_text(content)

@@ -46,6 +46,9 @@ from pathlib import Path
 
 import numpy as np
 
+from rover_autonomy.description.sdf_check import check_world_sdf
+from rover_autonomy.sim.terramechanics import ROCK_FRICTION, SOILS
+
 SDF_VERSION = "1.9"
 HEIGHTMAP_FILE = "terrain.png"
 TEXTURE_FILE = "terrain_texture.png"
@@ -344,7 +347,6 @@ def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
     count = len(rocks["x"])
     digits = max(4, len(str(count - 1)))
     colour = ROCK_COLOURS[world.planet]
-    from rover_autonomy.sim.terramechanics import ROCK_FRICTION
 
     tiles: dict[tuple[int, int], ET.Element] = {}
     for i in range(count):
@@ -373,8 +375,6 @@ def _rocks(world_el: ET.Element, world: WorldData, terrain: np.ndarray) -> None:
 def terrain_friction(planet: str) -> float:
     """Coulomb coefficient of the regolith: tan φ of the planet's soil in the embedded simulator's
     terramechanics (the ceiling of its shear law, A·c + W·tan φ, without cohesion)."""
-    from rover_autonomy.sim.terramechanics import SOILS
-
     return math.tan(SOILS[planet].friction_angle)
 
 
@@ -405,12 +405,8 @@ def export_sdf(world_dir: str | Path, out_dir: str | Path) -> Path:
 
     ``rover-autonomy world ... --gazebo`` calls this after writing the world.
     """
-    try:
-        from rover_autonomy.worlds import load_world
-    except ImportError as err:
-        raise GazeboExportError(
-            "rover_autonomy.worlds is not available in this installation: cannot load a world to export"
-        ) from err
+    from rover_autonomy.worlds import load_world  # on use: the world generator's imports take ~1 s
+
     return build_world(world_data(load_world(world_dir)), out_dir)
 
 
@@ -418,8 +414,6 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m rover_autonomy.description.sdf_world WORLD OUT_DIR``: export and check a world."""
     import argparse
     import sys
-
-    from rover_autonomy.description.sdf_check import check_world_sdf
 
     parser = argparse.ArgumentParser(
         prog="python -m rover_autonomy.description.sdf_world",

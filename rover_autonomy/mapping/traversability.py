@@ -32,11 +32,6 @@ from scipy import ndimage
 from rover_autonomy.mapping import clearance
 from rover_autonomy.mapping.grid import ElevationMap
 
-TRAVERSABILITY_LAYERS = (
-    "slope", "roughness", "unknown", "step", "traversability",
-    "wheel_top", "body_top", "cost", "tilt", "clearance", "heading",
-)  # fmt: skip
-
 
 @dataclass(frozen=True)
 class TraversabilitySettings:

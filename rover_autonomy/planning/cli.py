@@ -15,6 +15,8 @@ import time
 
 import numpy as np
 
+from rover_autonomy.rover_model import load_rover_model
+
 HELP = "plan (and --drive) to a goal on a world's ground-truth costmap; print cost, length, timing"
 
 
@@ -45,10 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # On use: the planning cores compile numba kernels and every rover-autonomy command imports this module.
     from rover_autonomy.planning.costs import CostModel
     from rover_autonomy.planning.global_planner import GlobalPlanner
     from rover_autonomy.planning.ground_truth import world_costmap
-    from rover_autonomy.rover_model import load_rover_model
     from rover_autonomy.worlds import WorldError, load_world
 
     def fail(message: str) -> int:
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _drive(model, costmap, geometry, points, pose, dt=0.1, limit=1200.0):
-    from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig
+    from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig  # on use, as in run()
 
     follower = ArcFollower(FollowerConfig.from_rover_model(model))
     follower.set_plan(points)

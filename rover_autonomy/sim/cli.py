@@ -42,7 +42,7 @@ def _check(args: argparse.Namespace) -> str | None:
         return f"--camera-rate {args.camera_rate}: must lie in 0.1 … 30 Hz"
     if not 0 <= args.seed < 2**31:
         return f"--seed {args.seed}: must lie in 0 … 2^31 - 1"
-    from rover_autonomy.sim.scene import WorldError, resolve_world
+    from rover_autonomy.sim.scene import WorldError, resolve_world  # on use: MuJoCo, ~0.7 s
 
     try:
         resolve_world(args.world)
@@ -56,7 +56,7 @@ def run(args: argparse.Namespace, ros_args_extra: list[str] | None = None) -> in
     if problem:
         print(f"rover-autonomy sim: {problem}", file=sys.stderr)
         return 2
-    from rover_autonomy.sim import node
+    from rover_autonomy.sim import node  # on use: rclpy and MuJoCo
 
     values = {
         "world": args.world,

@@ -20,6 +20,7 @@ from pathlib import Path
 import mujoco
 import numpy as np
 
+from rover_autonomy.resources import worlds_dir
 from rover_autonomy.sim.terramechanics import SOILS, Soil
 
 ROVER_PREFIX = "rover/"
@@ -140,10 +141,8 @@ def slope_world(angle_deg: float, length: float = 40.0, width: float = 12.0, res
 def load_sim_world(path: str | Path) -> SimWorld:
     """A generated world directory (``world.yaml`` + MJCF scene); raises :class:`WorldError`."""
     path = Path(path)
-    try:
-        from rover_autonomy.worlds import load_world
-    except ImportError as err:
-        raise WorldError(f"{path}: the worlds package is not available ({err})") from err
+    from rover_autonomy.worlds import load_world  # on use: the world generator's imports take ~1 s
+
     try:
         world = load_world(path)
     except (OSError, ValueError, KeyError) as err:  # worlds.WorldError is a ValueError
@@ -205,8 +204,6 @@ def resolve_world(name: str) -> SimWorld:
             return slope_world(0.0, planet=planet, name=f"flat_{planet}", start=(0.0, 0.0, 0.0))
         return slope_world(angle, planet=planet, start=(-12.0, 0.0, 0.0))
     if name in ("moon", "mars"):
-        from rover_autonomy.resources import worlds_dir
-
         path = worlds_dir() / name
         if not path.is_dir():
             raise WorldError(f"world {name!r}: not found at {path} (generate it with rover-autonomy worlds)")

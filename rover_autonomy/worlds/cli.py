@@ -12,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+from rover_autonomy.description.sdf_check import check_world_sdf
+from rover_autonomy.description.sdf_world import export_sdf
 from rover_autonomy.rover_model import RoverModelError
 from rover_autonomy.worlds.generator import MAX_K, WorldSpec, WorldSpecError, generate
 from rover_autonomy.worlds.planets import PLANETS
@@ -87,9 +89,6 @@ def run(args: argparse.Namespace) -> int:
         print(f"rover-autonomy world: error: {err}", file=sys.stderr)
         return 2
     if args.gazebo:
-        from rover_autonomy.description.sdf_check import check_world_sdf
-        from rover_autonomy.description.sdf_world import export_sdf
-
         try:
             sdf = export_sdf(path, Path(path) / "gazebo")
         except ValueError as err:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rover_autonomy.resources import worlds_dir
 from rover_autonomy.worlds.craters import CRATER_DTYPE
 from rover_autonomy.worlds.grid import Grid
 from rover_autonomy.worlds.rocks import ROCK_DTYPE
@@ -189,8 +190,6 @@ def resolve_world(name_or_dir: str | os.PathLike) -> Path:
     """A shipped world's directory (``moon``, ``mars``) or the given directory."""
     text = os.fspath(name_or_dir)
     if os.sep not in text and not Path(text).exists():
-        from rover_autonomy.resources import worlds_dir
-
         shipped = worlds_dir() / text
         if shipped.is_dir():
             return shipped

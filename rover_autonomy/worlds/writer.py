@@ -92,7 +92,7 @@ def write_world(
         }
         (tmp / WORLD_FILE).write_text(metadata_yaml(world, sun, render, command))
         if preview:
-            from rover_autonomy.worlds.preview import write_preview
+            from rover_autonomy.worlds.preview import write_preview  # on use: matplotlib
 
             write_preview(world, tmp / PREVIEW_FILE)
 

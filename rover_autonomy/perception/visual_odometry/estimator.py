@@ -28,8 +28,6 @@ import numpy as np
 
 from rover_autonomy.perception.camera import StereoGeometry
 
-CHI2_3_999 = 16.27  # 99.9 % of the chi-square distribution with 3 degrees of freedom
-
 
 @dataclass(frozen=True)
 class VisualOdometryConfig:
