@@ -44,7 +44,8 @@ from rover_autonomy.harness.drives import (
 )
 from rover_autonomy.harness.sim_drive import SimRun, calibration_drives, sim_available, sim_drive
 from rover_autonomy.odometry.calibration import TRUTH, calibrate
-from rover_autonomy.odometry.estimator import IMU, JOINTS, PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.odometry.estimator import PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.odometry.inputs import IMU, JOINTS
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from
 from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
 

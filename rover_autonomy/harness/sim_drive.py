@@ -18,7 +18,9 @@ import numpy as np
 from rover_autonomy.control.base_controller import BaseController
 from rover_autonomy.control.parameters import limits_from
 from rover_autonomy.odometry.calibration import TRUTH
-from rover_autonomy.odometry.estimator import IMU, JOINTS, OdometryConfig, PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.odometry.config import OdometryConfig
+from rover_autonomy.odometry.estimator import PlanarWheelOdometry, WheelOdometry
+from rover_autonomy.odometry.inputs import IMU, JOINTS
 from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
 
 

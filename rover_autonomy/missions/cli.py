@@ -92,7 +92,7 @@ def writable_dir(path: Path) -> Path:
 
 
 def build_spec(args: argparse.Namespace):
-    from rover_autonomy.missions.supervisor_node import MissionSpec
+    from rover_autonomy.missions.run import MissionSpec
 
     for name in ("timeout", "tolerance", "camera_rate"):
         value = getattr(args, name)
@@ -127,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
     except MissionArgumentError as err:
         print(f"rover-autonomy mission: {err}", file=sys.stderr)
         return 2
-    from rover_autonomy.missions.supervisor_node import run_mission
+    from rover_autonomy.missions.run import run_mission
 
     # SIGTERM (a CI timeout, `kill`) ends the mission like Ctrl-C: children stopped, report written.
     signal.signal(signal.SIGTERM, signal.default_int_handler)

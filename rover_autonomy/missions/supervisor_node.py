@@ -1,22 +1,16 @@
-"""Mission supervisor: brings up the sim profile, sends the goal, watches ground truth, judges the mission.
+"""Mission supervisor node: sends the goal and observes the running stack into a
+:class:`~rover_autonomy.missions.metrics.MissionLog`.
 
-The whole stack runs as child processes of the embedded launcher (the same graph as
-``launch/sim.launch.py``), with the simulator in lockstep so the outcome does not depend on machine load.
-This process only observes: ground truth, odometry, contacts, plans, the navigation state, and the
-stereo → costmap → ``cmd_vel`` chain for latency. A global wall-clock timeout is always enforced and
-every child is stopped on the way out, whatever happened.
+It watches ground truth, odometry, contacts, plans, the navigation state, and the stereo → costmap →
+``cmd_vel`` chain for latency [ms]; beyond the goal it publishes nothing. :class:`SupervisorContext` holds
+it, and the recorder of a recorded mission, in an rclpy context of their own;
+:mod:`rover_autonomy.missions.run` spins them.
 """
 
 from __future__ import annotations
 
-import json
 import math
-import signal
-import sys
-import threading
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import rclpy
@@ -29,12 +23,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
-from rover_autonomy.bringup.launcher import Launcher
-from rover_autonomy.bringup.overrides import merge_overrides
-from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
-from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
-from rover_autonomy.resources import config_dir
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
@@ -44,21 +33,6 @@ from rover_autonomy.ros_common.conversions import (
     stamp_to_ns,
     yaw_to_quaternion,
 )
-from rover_autonomy.worlds.world import World
-
-
-@dataclass(frozen=True)
-class MissionSpec:
-    world: World
-    goal: tuple[float, float]  # [m] in map
-    timeout: float  # [s] of sim time
-    wall_timeout: float  # [s] of wall time, always enforced
-    goal_tolerance: float  # [m]
-    report_dir: Path
-    camera_rate: float = 2.0  # [Hz]
-    overrides: dict | None = None  # extra per-node parameters
-    record: Path | None = None  # rosbag2 MCAP bag of the contract's topics (rover-autonomy replay)
-
 
 FOLLOWING_STATES = ("driving", "recovering", "blocked")  # navigation/state while a plan is followed
 
@@ -147,161 +121,34 @@ class MissionSupervisor(Node):
         self.goal_publisher.publish(make_pose_stamped([*goal, 0.0], yaw_to_quaternion(yaw), stamp, "map"))
 
 
-class Progress:
-    """One status line: redrawn in place on a terminal, printed every few seconds otherwise."""
+class SupervisorContext:
+    """The supervisor, and a recorder when the mission is recorded, in an rclpy context of their own."""
 
-    def __init__(self, stream=sys.stderr, period: float = 5.0):
-        self.stream = stream
-        self.tty = stream.isatty()
-        self.period = period
-        self.last = -math.inf
+    def __init__(self, log: MissionLog):
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.supervisor = MissionSupervisor(log, context=self.context)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.supervisor)
+        self.recorder = None
 
-    def show(self, text: str) -> None:
-        now = time.monotonic()
-        if self.tty:
-            self.stream.write("\r\033[K" + text)
-            self.stream.flush()
-        elif now - self.last >= self.period:
-            self.stream.write(text + "\n")
-            self.last = now
-
-    def close(self) -> None:
-        if self.tty:
-            self.stream.write("\n")
-
-
-def mission_setup(spec: MissionSpec) -> ProfileSetup:
-    """The sim profile on the mission's world, with lockstep, goal tolerance and any extra parameters."""
-    setup = sim_setup(spec.world)
-    overrides: dict[str, dict[str, object]] = {
-        # Lockstep on the costmap: the slowest chain (stereo -> mapping) answers every camera frame; the
-        # follower then decides on odometry with that costmap, whatever the machine load.
-        "rover_sim": {
-            "lockstep": True,
-            "lockstep_topics": ["terrain/costmap:nav_msgs/msg/OccupancyGrid"],
-            # Wait as long as a loaded machine needs: a frame let through early desynchronises the stack.
-            "lockstep_timeout": 60.0,
-            "real_time_factor": 0.0,  # as fast as the lockstep allows
-            "camera_rate": spec.camera_rate,
-        },
-        # Aim tighter than the verdict: the follower stops by odometry, the verdict is on ground truth.
-        "path_follower": {"goal_tolerance": spec.goal_tolerance / 2},
-    }
-    merge_overrides(setup.overrides, overrides)
-    merge_overrides(setup.overrides, spec.overrides or {})
-    return setup
-
-
-def run_mission(spec: MissionSpec, echo=print) -> dict:
-    """Run one mission to its end; returns the report (also written to ``report_dir``)."""
-    start = spec.world.start
-    log = MissionLog(spec.goal, spec.goal_tolerance, (start.x, start.y, start.yaw))
-    spec.report_dir.mkdir(parents=True, exist_ok=True)
-    node_log = (spec.report_dir / "nodes.log").open("w")
-    setup = mission_setup(spec)
-    launcher = Launcher(
-        setup.plan("sim", str(config_dir())), log=lambda line: print(line, file=node_log, flush=True)
-    )
-    context = rclpy.Context()
-    rclpy.init(context=context)
-    supervisor = MissionSupervisor(log, context=context)
-    executor = SingleThreadedExecutor(context=context)
-    executor.add_node(supervisor)
-    recorder = None
-    if spec.record is not None:
-        from rover_autonomy.replay.bag import BagWriter, store_parameters
+    def add_recorder(self, writer) -> None:
+        """Record the contract's topics into ``writer`` (a :class:`~rover_autonomy.replay.bag.BagWriter`)."""
         from rover_autonomy.replay.recorder_node import Recorder, recordable_topics
 
-        writer = BagWriter(spec.record)
-        store_parameters(writer, setup.overrides)
-        recorder = Recorder(writer, recordable_topics(), use_sim_time=True, context=context)
-        executor.add_node(recorder)
-    progress = Progress()
-    wall_start = time.monotonic()
-    failure: str | None = None
-    goal_sent_at: float | None = None
-    # Ctrl-C and SIGTERM set a flag the loop checks instead of raising KeyboardInterrupt anywhere: one
-    # raised inside rclpy's take_message surfaces as a pybind11 RuntimeError, and no report is written.
-    interrupted = threading.Event()
-    previous_handlers = {
-        sig: signal.signal(sig, lambda *_: interrupted.set()) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
-    try:
-        launcher.start()
-        while not interrupted.is_set():
-            executor.spin_once(timeout_sec=0.05)
-            wall = time.monotonic() - wall_start
-            died = launcher.poll()
-            if died is not None:
-                failure = f"{metrics.NODE_DIED}: {died[0]} exited with code {died[1]}"
-                break
-            if wall > spec.wall_timeout:
-                failure = f"{metrics.TIMEOUT}: {spec.wall_timeout:.0f} s of wall time"
-                break
-            if supervisor.start_sim_time is None:
-                progress.show(f"starting the stack… {wall:.0f} s")
-                continue
-            sim_elapsed = supervisor.sim_time - supervisor.start_sim_time
-            ready = (
-                supervisor.goal_publisher.get_subscription_count() > 0
-                and supervisor.state.startswith("idle")
-                and supervisor.costmap is not None
-                and bool(log.odometry)
-            )
-            if goal_sent_at is None and ready:
-                supervisor.send_goal(spec.goal)
-                goal_sent_at = wall
-            elif (
-                goal_sent_at is not None and supervisor.state.startswith("idle") and wall - goal_sent_at > 5.0
-            ):
-                supervisor.send_goal(spec.goal)  # the planner missed it (subscription matched late)
-                goal_sent_at = wall
-            if log.body_contacts:
-                failure = metrics.BODY_CONTACT
-                break
-            if sim_elapsed > spec.timeout:
-                failure = f"{metrics.TIMEOUT}: {spec.timeout:.0f} s of sim time"
-                break
-            if supervisor.state.startswith("failed"):
-                reason = supervisor.state.partition(":")[2].strip()
-                kind = metrics.NO_PATH if "no path" in reason.lower() else metrics.NAVIGATION_FAILED
-                failure = f"{kind}: {reason}" if reason else kind
-                break
-            if supervisor.state.startswith("reached") and supervisor.speed < 0.02:
-                break
-            position = log.position
-            distance = (
-                float(np.hypot(*(position - np.asarray(spec.goal)))) if position is not None else math.nan
-            )
-            progress.show(
-                f"{supervisor.state or 'waiting':<28.28} to goal {distance:6.2f} m | sim {sim_elapsed:6.1f} s"
-                f" | real-time factor {sim_elapsed / max(wall, 1e-6):4.2f}"
-            )
-        if interrupted.is_set():
-            failure = metrics.INTERRUPTED
-    except KeyboardInterrupt:
-        failure = metrics.INTERRUPTED
-    finally:
-        for sig, handler in previous_handlers.items():
-            signal.signal(sig, handler)
-        progress.close()
-        launcher.stop()
-        executor.remove_node(supervisor)
-        supervisor.destroy_node()
-        if recorder is not None:
-            executor.remove_node(recorder)
-            recorder.close()
-            recorder.destroy_node()
-        executor.shutdown()
-        rclpy.try_shutdown(context=context)
-        node_log.close()
-    report = log.report(failure, time.monotonic() - wall_start)
-    report["world"] = str(spec.world.path)
-    (spec.report_dir / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    from rover_autonomy.missions.plot import plot_mission
+        self.recorder = Recorder(writer, recordable_topics(), use_sim_time=True, context=self.context)
+        self.executor.add_node(self.recorder)
 
-    verdict = "SUCCESS" if report["success"] else f"FAILURE ({report['failure_reason']})"
-    plot_mission(
-        spec.report_dir / "mission.png", spec.world, log, supervisor.costmap, f"{spec.world!r}\n{verdict}"
-    )
-    return report
+    def spin_once(self, timeout: float) -> None:
+        self.executor.spin_once(timeout_sec=timeout)
+
+    def close(self) -> None:
+        """Destroy the nodes (the recorder finishes its bag first) and shut the context down."""
+        self.executor.remove_node(self.supervisor)
+        self.supervisor.destroy_node()
+        if self.recorder is not None:
+            self.executor.remove_node(self.recorder)
+            self.recorder.close()
+            self.recorder.destroy_node()
+        self.executor.shutdown()
+        rclpy.try_shutdown(context=self.context)

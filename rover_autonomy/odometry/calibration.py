@@ -13,7 +13,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from rover_autonomy.odometry.estimator import IMU, JOINTS, OdometryConfig, WheelOdometry
+from rover_autonomy.odometry.config import OdometryConfig
+from rover_autonomy.odometry.estimator import WheelOdometry
+from rover_autonomy.odometry.inputs import IMU, JOINTS
 from rover_autonomy.odometry.slip import SlipCalibration, SlipFit, SlopeSlipModel
 from rover_autonomy.rover_model import RoverModel
 

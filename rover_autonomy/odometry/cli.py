@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from rover_autonomy.odometry.calibration import TRUTH, calibrate_drives
-from rover_autonomy.odometry.estimator import IMU, JOINTS
+from rover_autonomy.odometry.inputs import IMU, JOINTS
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from, slip_model_path
 from rover_autonomy.odometry.slip import save_slip_model
 from rover_autonomy.rover_model import RoverModelError, load_rover_model

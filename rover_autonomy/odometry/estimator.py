@@ -1,7 +1,7 @@
 """Wheel odometry of a rocker-bogie rover: 3D dead reckoning fused with the IMU, with slip detection.
 
-Inputs are replayed in (stamp, topic) order by :class:`InputSequencer` (the IMU before joint_states at
-equal stamps), so the output depends only on the input sequence — bit-identical on replay. Each sample
+Inputs are replayed in (stamp, topic) order by :class:`~rover_autonomy.odometry.inputs.InputSequencer`
+(the IMU before joint_states at equal stamps), so the output depends only on the input sequence — bit-identical on replay. Each sample
 updates one :class:`~rover_autonomy.odometry.ekf.Ekf`:
 
 * IMU: the gyro measures the body rates; the accelerometer's specific force measures roll and pitch
@@ -24,13 +24,14 @@ and measure the slip directly; while they keep coming, that slip replaces the sl
 
 from __future__ import annotations
 
-import heapq
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
+from rover_autonomy.geometry import rpy_to_matrix, rpy_to_quaternion
 from rover_autonomy.kinematics import body_velocity
+from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.ekf import (
     ANGLES,
     POSE,
@@ -39,70 +40,17 @@ from rover_autonomy.odometry.ekf import (
     Ekf,
     ImuMeasurement,
     Measurement,
-    ProcessNoise,
     SpecificForceMeasurement,
     State,
 )
+from rover_autonomy.odometry.inputs import IMU, JOINTS, TOPIC_ORDER, InputSequencer
 from rover_autonomy.odometry.slip import SlopeSlipModel
 from rover_autonomy.odometry.visual_fusion import PoseHistory, VisualIncrement, correct
 from rover_autonomy.odometry.wheels import DriveRates, parse_joint_state, robust_body_velocity
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
-
-IMU, JOINTS = "imu/data", "joint_states"
-TOPIC_ORDER = {IMU: 0, JOINTS: 1}  # at equal stamps the IMU goes first: odometry then includes it
+from rover_autonomy.rover_model import RoverModel
 
 OK, WARN, ERROR = "ok", "warn", "error"
 RATES_INDICES = (State.VROLL, State.VPITCH, State.VYAW)
-
-
-@dataclass(frozen=True)
-class OdometryConfig:
-    gravity: float = 3.711  # [m/s^2] planet gravity (Mars); 0: measured by the accelerometer at start
-    slip_model_gravity: float = 0.0  # [m/s^2] gravity the slip model was calibrated under (0: unknown)
-    gyro_sigma: float = 1.7e-3  # [rad/s] per sample
-    accel_sigma: float = 0.05  # [m/s^2] per sample (noise, bias and vibration)
-    gyro_range: float = 8.7  # [rad/s] saturation
-    accel_range: float = 80.0  # [m/s^2]
-    imu_rotation: tuple = ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0))  # imu_link -> base_link
-    quasi_static_tolerance: float = 0.05  # [fraction of g] beyond it the tilt correction is down-weighted
-    wheel_speed_sigma: float = 0.01  # [m/s]
-    wheel_lateral_sigma: float = 0.02  # [m/s]
-    wheel_vertical_sigma: float = 0.05  # [m/s]
-    wheel_yaw_rate_sigma: float = 0.03  # [rad/s]
-    residual_scale: float = 0.02  # [m/s] Cauchy scale of the wheel fit
-    slip_covariance_gain: float = 1.0  # [-] velocity sigma grows by gain * slip * speed
-    slip_model: SlopeSlipModel = field(default_factory=SlopeSlipModel)
-    climb_time_constant: float = 1.0  # [s] low-pass of the climb angle fed to the slope model
-    slip_time_constant: float = 0.5  # [s] low-pass of the published slip
-    slip_warn: float = 0.2  # [-] slip reported as a warning
-    slip_limit: float = 0.4  # [-] slip flagged as over the limit
-    min_speed: float = 0.02  # [m/s] below it the rover is not moving (no slip estimate)
-    imu_timeout: float = 0.25  # [s] IMU silent this long: wheels only, inflated attitude covariance
-    dropout_angle_noise: float = 1e-4  # [rad^2/s] attitude random walk added while the IMU is missing
-    reset_jump: float = 1.0  # [s] time going back by more than this is a reset (simulator restart)
-    visual_wheel_sigma: float = 0.5  # [-] how wrong the wheels may be over a visual increment, per m rolled
-    visual_sigma_floor: float = 0.02  # [m] ... and regardless of distance (point turns, scrub)
-    visual_gate: float = 16.27  # squared Mahalanobis distance beyond which an increment is refused
-    visual_slip_time_constant: float = 1.0  # [s] low-pass of the slip measured by visual odometry
-    visual_timeout: float = 3.0  # [s] no increment this long: back to the slope model
-    visual_history: float = 10.0  # [s] poses kept for increments that arrive late
-    process_noise: ProcessNoise = field(default_factory=ProcessNoise)
-
-    @classmethod
-    def from_model(cls, model: RoverModel, **overrides) -> OdometryConfig:
-        """IMU noise, ranges and mounting from the rover model; everything else from ``overrides``."""
-        imu = model.imu
-        gyro = math.hypot(imu.gyro_noise_density * math.sqrt(imu.rate), imu.gyro_bias_sigma)
-        accel = math.hypot(imu.accel_noise_density * math.sqrt(imu.rate), imu.accel_bias_sigma)
-        values = dict(
-            gyro_sigma=gyro,
-            accel_sigma=max(accel, overrides.pop("accel_noise_floor", 0.0)),
-            gyro_range=imu.gyro_range,
-            accel_range=imu.accel_range,
-            imu_rotation=tuple(map(tuple, rpy_to_matrix(*imu.rpy))),
-        )
-        values.update(overrides)
-        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -128,79 +76,6 @@ class OdometryEstimate:
     climb: float  # [rad] low-passed slope along the direction of travel (positive uphill)
     wheel_speed: float  # [m/s] body speed from the wheels before the slip correction (NaN: no wheels)
     wheel_weights: np.ndarray  # (N,) robust weight of each wheel in the fit (low: slipping or failing)
-
-
-def rpy_to_quaternion(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """(x, y, z, w) of R = Rz(yaw) Ry(pitch) Rx(roll)."""
-    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
-    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
-    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return np.array(
-        [
-            sr * cp * cy - cr * sp * sy,
-            cr * sp * cy + sr * cp * sy,
-            cr * cp * sy - sr * sp * cy,
-            cr * cp * cy + sr * sp * sy,
-        ]
-    )
-
-
-class InputSequencer:
-    """Releases samples of several topics in (stamp, topic) order once every live topic has passed them.
-
-    A topic silent for ``stale_after`` [s] of input time (the IMU dropping out) stops holding the others
-    back. Samples older than what was already released, and repeated stamps, are refused.
-    """
-
-    def __init__(self, topics: dict[str, int], stale_after: float):
-        self.topics = topics
-        self.stale_after = stale_after
-        self.reset()
-
-    def reset(self) -> None:
-        self._pending: list = []
-        self._latest: dict[str, float] = {}
-        self._first: float | None = None
-        self._released: tuple[float, int] = (-math.inf, -1)  # (stamp, topic order) of the last release
-        self._count = 0
-
-    @property
-    def newest(self) -> float | None:
-        return max(self._latest.values()) if self._latest else None
-
-    def push(self, topic: str, stamp: float, payload) -> str | None:
-        """Queue a sample; returns why it was refused ('duplicate', 'out_of_order') or None."""
-        latest = self._latest.get(topic)
-        if latest is not None and stamp == latest:
-            return "duplicate"
-        # Even a refused sample shows that its topic is alive again.
-        self._latest[topic] = stamp if latest is None else max(latest, stamp)
-        if (stamp, self.topics[topic]) <= self._released:
-            return "out_of_order"
-        self._first = stamp if self._first is None else min(self._first, stamp)
-        heapq.heappush(self._pending, (stamp, self.topics[topic], self._count, topic, payload))
-        self._count += 1
-        return None
-
-    def pop_ready(self) -> list[tuple[float, str, object]]:
-        if not self._latest:
-            return []
-        newest = self.newest
-        horizon = []
-        for topic in self.topics:
-            latest = self._latest.get(topic)
-            if latest is None:
-                if newest - self._first <= self.stale_after:
-                    return []  # still waiting for this topic's first sample
-            elif newest - latest <= self.stale_after:
-                horizon.append(latest)
-        watermark = min(horizon)
-        ready = []
-        while self._pending and self._pending[0][0] <= watermark:
-            stamp, order, _, topic, payload = heapq.heappop(self._pending)
-            ready.append((stamp, topic, payload))
-            self._released = (stamp, order)
-        return ready
 
 
 class WheelOdometry:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rover_autonomy.odometry.estimator import OdometryConfig
+from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.slip import SlopeSlipModel
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.resources import config_path

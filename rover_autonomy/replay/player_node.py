@@ -8,21 +8,17 @@ consumed the present, whatever the machine's speed. Every output of the nodes is
 received, into the outputs bag (logged at the sim time it arrived in).
 
 Nothing here spins on its own: :meth:`Player.play` drives the executor it is given, and calls an
-``abort`` check (a node died, Ctrl-C) between spins so that a replay never hangs.
+``abort`` check (a node died, Ctrl-C) between spins so that a replay never hangs. :class:`PlayerContext`
+holds the player's rclpy context and executor; :mod:`.session` runs a whole replay around them.
 """
 
 from __future__ import annotations
 
 import heapq
-import os
-import random
-import signal
-import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import rclpy
 from rclpy.executors import Executor, SingleThreadedExecutor
@@ -30,12 +26,8 @@ from rclpy.node import Node
 from rclpy.parameter import Parameter
 from rosgraph_msgs.msg import Clock
 
-from rover_autonomy.bringup import graph
-from rover_autonomy.bringup.launcher import Launcher, LaunchError
 from rover_autonomy.replay.bag import (
     TYPESTORE,
-    Bag,
-    BagError,
     BagWriter,
     Message,
     absolute,
@@ -45,7 +37,6 @@ from rover_autonomy.replay.bag import (
 from rover_autonomy.replay.playlist import Playlist, relay_topic
 from rover_autonomy.replay.quiescence import ProcessActivity, busiest, idle
 from rover_autonomy.replay.recorder_node import message_class
-from rover_autonomy.resources import config_dir
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import ns_to_stamp
 
@@ -79,16 +70,26 @@ class PlayStats:
     wall_s: float = 0.0
 
 
+@dataclass(frozen=True)
+class LockstepTiming:
+    """How long the player waits for the nodes [s of wall time]."""
+
+    answer_timeout: float = 10.0  # for an awaited answer
+    settle: float = 0.005  # quiet window after each message (0: no settling)
+    settle_timeout: float = 60.0  # for the nodes to go idle after a message (a first-call JIT compile)
+    startup_timeout: float = 60.0  # for the nodes to come up
+
+
 class Player(Node):
-    def __init__(self, playlist: Playlist, outputs: BagWriter, **kw):
+    def __init__(self, playlist: Playlist, outputs: BagWriter, timing: LockstepTiming, **kw):
         super().__init__("replay_player", parameter_overrides=[Parameter("use_sim_time", value=False)], **kw)
         self.playlist = playlist
         self.outputs = outputs
+        self.timing = timing
         self.sim_now_ns = 0
         self.newest_stamp: dict[str, int] = {}
         self.last_output_wall = time.monotonic()
         self.stats = PlayStats()
-        self.settle_timeout = 60.0  # [s] longest wait for the nodes to go idle (a first-call JIT compile)
         self._busy_in_a_row = 0
         self._settle_start: dict[str, int] = {}
         self.played_up_to: dict[str, int] = {}  # played or relayed topic -> newest stamp sent
@@ -151,7 +152,6 @@ class Player(Node):
     def wait_for_nodes(
         self,
         executor: Executor,
-        timeout: float,
         abort: Callable[[], str | None],
         grace: float = 2.0,
         activity: ProcessActivity | None = None,
@@ -182,6 +182,7 @@ class Player(Node):
         def core_ready() -> bool:
             return not unmatched_outputs() and not needed & set(unmatched_inputs())
 
+        timeout = self.timing.startup_timeout
         if not self._spin_until(executor, core_ready, timeout, abort):
             raise ReplayAbortError(f"the nodes did not come up within {timeout:g} s: no {describe()}")
         # Every topic a node consumes comes from the player (relays included), so the matches above
@@ -253,8 +254,6 @@ class Player(Node):
         executor: Executor,
         messages: Iterable[Message],
         abort: Callable[[], str | None] = lambda: None,
-        answer_timeout: float = 10.0,
-        settle: float = 0.005,
         progress: Callable[[PlayStats], None] | None = None,
         activity: ProcessActivity | None = None,
     ) -> PlayStats:
@@ -265,15 +264,15 @@ class Player(Node):
         try:
             for message in messages:
                 if group and message.stamp_ns != group[0].stamp_ns:
-                    self._play_group(executor, group, stats, abort, answer_timeout, settle, activity)
+                    self._play_group(executor, group, abort, activity)
                     if progress:
                         progress(stats)
                     group = []
                 group.append(message)
             if group:
-                self._play_group(executor, group, stats, abort, answer_timeout, settle, activity)
+                self._play_group(executor, group, abort, activity)
             # Let whatever follows the last answers arrive before the outputs are closed.
-            self._settle(executor, max(settle, 0.2), self.settle_timeout, abort, activity)
+            self._settle(executor, max(self.timing.settle, 0.2), self.timing.settle_timeout, abort, activity)
         finally:
             stats.wall_s = time.monotonic() - started
         return stats
@@ -282,12 +281,10 @@ class Player(Node):
         self,
         executor: Executor,
         group: list[Message],
-        stats: PlayStats,
         abort: Callable[[], str | None],
-        answer_timeout: float,
-        settle: float,
         activity: ProcessActivity | None,
     ) -> None:
+        stats = self.stats
         stamp = group[0].stamp_ns
         stats.groups += 1
         stats.sim_start_ns = stamp if stats.sim_start_ns is None else stats.sim_start_ns
@@ -297,7 +294,7 @@ class Player(Node):
             # interleaving with the data callbacks must not depend on timing.
             self.sim_now_ns = stamp
             self.clock.publish(Clock(clock=ns_to_stamp(stamp)))
-            self._barrier(executor, {}, stamp, stats, abort, answer_timeout, settle, activity)
+            self._barrier(executor, {}, stamp, abort, activity)
         # One message at a time: a node subscribed to several of a group's topics (a goal and the
         # joint states of the same stamp) sees them in (stamp, topic) order, whatever the timing.
         for message in group:
@@ -306,10 +303,10 @@ class Player(Node):
             stats.messages += 1
             self.played_up_to[message.topic] = stamp
             self.expected += [(a, stamp) for a in self.playlist.answers.get(message.topic, ())]
-            self._barrier(executor, self._due(), stamp, stats, abort, answer_timeout, settle, activity)
-            self._relay(executor, stamp, stats, abort, answer_timeout, settle, activity)
+            self._barrier(executor, self._due(), stamp, abort, activity)
+            self._relay(executor, stamp, abort, activity)
 
-    def _relay(self, executor, stamp, stats, abort, answer_timeout, settle, activity) -> None:
+    def _relay(self, executor, stamp, abort, activity) -> None:
         """Republish the relayed outputs that came in, one at a time in (stamp, topic, arrival) order,
         each followed by a barrier; what those produce joins the queue, until nothing is left.
 
@@ -318,10 +315,10 @@ class Player(Node):
         while self.relay_queue:
             relayed_stamp, topic, _, raw = heapq.heappop(self.relay_queue)
             self.relays[topic].publish(raw)
-            stats.relayed += 1
+            self.stats.relayed += 1
             self.played_up_to[topic] = max(relayed_stamp, self.played_up_to.get(topic, relayed_stamp))
             self.expected += [(a, relayed_stamp) for a in self.playlist.answers.get(topic, ())]
-            self._barrier(executor, self._due(), stamp, stats, abort, answer_timeout, settle, activity)
+            self._barrier(executor, self._due(), stamp, abort, activity)
 
     def _due(self) -> dict[str, int]:
         """Expected answers that can come now: answer topic -> the stamp it must reach."""
@@ -340,19 +337,17 @@ class Player(Node):
         executor: Executor,
         required: dict[str, int],
         stamp: int,
-        stats: PlayStats,
         abort: Callable[[], str | None],
-        answer_timeout: float,
-        settle: float,
         activity: ProcessActivity | None,
     ) -> None:
         """Hold until the ``required`` answers (topic -> stamp to reach) came and the nodes went quiet."""
+        stats, settle, settle_timeout = self.stats, self.timing.settle, self.timing.settle_timeout
         if required:
 
             def answered() -> bool:
                 return all(self.newest_stamp.get(t, -1) >= s for t, s in required.items())
 
-            if not self._spin_until(executor, answered, answer_timeout, abort):
+            if not self._spin_until(executor, answered, self.timing.answer_timeout, abort):
                 stats.answer_timeouts += 1
                 late = sorted(
                     f"{t} at {s * 1e-9:.6f} s"
@@ -361,20 +356,16 @@ class Player(Node):
                 )
                 if len(stats.missed) < 20:
                     stats.missed.append(", ".join(late))
-        if settle > 0 and not self._settle(executor, settle, self.settle_timeout, abort, activity):
+        if settle > 0 and not self._settle(executor, settle, settle_timeout, abort, activity):
             stats.settle_timeouts += 1
-            busy = (
-                busiest(self._settle_start, activity.per_process_ns(), self.settle_timeout)
-                if activity
-                else []
-            )
+            busy = busiest(self._settle_start, activity.per_process_ns(), settle_timeout) if activity else []
             who = ", ".join(busy) or "the nodes"
             if len(stats.missed) < 20:
-                stats.missed.append(f"{who} busy for {self.settle_timeout:g} s at {stamp * 1e-9:.6f} s")
+                stats.missed.append(f"{who} busy for {settle_timeout:g} s at {stamp * 1e-9:.6f} s")
             self._busy_in_a_row += 1
             if self._busy_in_a_row >= BUSY_BARRIERS_LIMIT:
                 raise ReplayAbortError(
-                    f"{who} never went idle (busy for {self.settle_timeout:g} s at {BUSY_BARRIERS_LIMIT} "
+                    f"{who} never went idle (busy for {settle_timeout:g} s at {BUSY_BARRIERS_LIMIT} "
                     "messages in a row)"
                 )
         else:
@@ -387,179 +378,26 @@ def _qos_name(topic: str) -> str:
     return TOPICS[topic].qos
 
 
-# -- a whole replay: nodes, player, outputs ----------------------------------------------------------
+class PlayerContext:
+    """The player's own rclpy context and executor in the replay's DDS domain. No signal handlers: the
+    session turns Ctrl-C into an abort. The player joins once the nodes under test have started."""
 
-# Replays run in a DDS domain of their own, drawn from this range (tests use 1…100; 232 is the largest
-# domain whose Fast DDS ports stay valid).
-REPLAY_DOMAINS = range(101, 233)
-
-
-def prefer_large_data_transport() -> bool:
-    """Use Fast DDS's large-data transports (shared memory and TCP on this host) for this process and
-    the nodes it starts, unless FASTDDS_BUILTIN_TRANSPORTS is set or DDS already runs here (all
-    participants of a domain must agree). Over the default UDP a 300 kB image is fragmented and a lost
-    fragment waits for a heartbeat: a message that long in flight is invisible to the barrier."""
-    if "FASTDDS_BUILTIN_TRANSPORTS" in os.environ:
-        return False
-    try:
-        threads = [(task / "comm").read_text() for task in Path("/proc/self/task").iterdir()]
-    except OSError:
-        return False
-    if any(name.startswith("dds.") for name in threads):
-        return False
-    os.environ["FASTDDS_BUILTIN_TRANSPORTS"] = "LARGE_DATA"
-    return True
-
-
-def quiet_domain(attempts: int = 8, listen: float = 0.5) -> int:
-    """A DDS domain in which no other ROS node shows up within ``listen`` s of discovery."""
-    rng = random.SystemRandom()
-    domain = rng.choice(REPLAY_DOMAINS)
-    for _ in range(attempts):
-        context = rclpy.Context()
-        rclpy.init(context=context, domain_id=domain, signal_handler_options=rclpy.SignalHandlerOptions.NO)
-        try:
-            probe = Node("replay_domain_probe", context=context)
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(probe)
-            deadline = time.monotonic() + listen
-            others = []
-            while time.monotonic() < deadline and not others:
-                executor.spin_once(timeout_sec=0.05)
-                others = [n for n in probe.get_node_names() if n != probe.get_name()]
-            executor.shutdown()
-            probe.destroy_node()
-        finally:
-            rclpy.try_shutdown(context=context)
-        if not others:
-            return domain
-        domain = rng.choice(REPLAY_DOMAINS)
-    return domain
-
-
-@dataclass
-class ReplayResult:
-    stats: PlayStats
-    complete: bool
-    failure_reason: str | None
-    outputs: Path
-    output_counts: dict[str, int]
-    skipped_nodes: list[str]
-    warnings: list[str]
-
-
-def replay(
-    bag: Bag,
-    playlist: Playlist,
-    outputs_path: Path,
-    node_log: Path,
-    overrides: dict[str, dict[str, object]] | None = None,
-    answer_timeout: float = 10.0,
-    settle: float = 0.005,
-    startup_timeout: float = 60.0,
-    env: dict[str, str] | None = None,
-    progress: Callable[[PlayStats], None] | None = None,
-    domain_id: int | None = None,
-    settle_timeout: float = 60.0,
-) -> ReplayResult:
-    """Start the playlist's nodes (replay profile of the graph), play the bag, record the outputs.
-
-    The nodes and the player meet in a DDS domain of their own (``domain_id``, or a free one found by
-    :func:`quiet_domain`): a simulator or another replay running on the machine must not feed them.
-    Never raises for a failed replay: a node that dies, nodes that never come up, or Ctrl-C end the
-    play early; the outputs recorded so far are kept and marked incomplete in their metadata.
-    """
-    plan = [
-        step
-        for step in graph.launch_plan("replay", str(config_dir()), overrides)
-        if step["name"] in playlist.nodes
-    ]
-    for step in plan:
-        step["remappings"] = [
-            *step["remappings"],
-            *(
-                (topic, relay_topic(topic))
-                for topic, producer in playlist.forwarded.items()
-                if producer == step["name"]
-            ),
-        ]
-    missing = sorted(set(playlist.nodes) - {step["name"] for step in plan})
-    if missing:
-        raise LaunchError(f"node(s) not in the replay profile of the graph: {', '.join(missing)}")
-    if domain_id is None:
-        domain_id = quiet_domain()
-    log_file = node_log.open("w", encoding="utf-8")
-    env = {**(env or {}), "ROS_DOMAIN_ID": str(domain_id)}
-    launcher = Launcher(plan, log=lambda line: log_file.write(line + "\n"), env=env)
-    writer = BagWriter(outputs_path, overwrite=True)
-    interrupted = threading.Event()
-    previous = {s: signal.signal(s, lambda *_: interrupted.set()) for s in (signal.SIGINT, signal.SIGTERM)}
-    context = rclpy.Context()
-    rclpy.init(context=context, domain_id=domain_id, signal_handler_options=rclpy.SignalHandlerOptions.NO)
-    executor = SingleThreadedExecutor(context=context)
-    player = None
-    stats = PlayStats()
-    reason = None
-    warnings: list[str] = []
-
-    def abort() -> str | None:
-        if interrupted.is_set():
-            return "interrupted"
-        died = launcher.poll()
-        if died is not None:
-            name, code = died
-            return f"{name} exited with code {code}"
-        return None
-
-    try:
-        launcher.start()
-        if launcher.skipped:
-            raise ReplayAbortError(f"cannot start {', '.join(launcher.skipped)} here")
-        activity = ProcessActivity(
-            [child.process.pid for child in launcher.children], [child.name for child in launcher.children]
+    def __init__(self, domain_id: int):
+        self.context = rclpy.Context()
+        rclpy.init(
+            context=self.context, domain_id=domain_id, signal_handler_options=rclpy.SignalHandlerOptions.NO
         )
-        player = Player(playlist, writer, context=context)
-        player.settle_timeout = settle_timeout
-        executor.add_node(player)
-        unread = player.wait_for_nodes(
-            executor, startup_timeout, abort, activity=activity if activity.supported else None
-        )
-        if unread:
-            warnings.append(f"not every node consuming {', '.join(unread)} subscribed: played anyway")
-        warnings += player.foreign_publishers(set(playlist.nodes))
-        stats = player.play(
-            executor,
-            bag.messages(set(playlist.played)),
-            abort=abort,
-            answer_timeout=answer_timeout,
-            settle=settle,
-            progress=progress,
-            activity=activity if activity.supported else None,
-        )
-    except ReplayAbortError as err:
-        reason = str(err)
-        if player is not None and player.stats is not None:
-            stats = player.stats
-        if stats.sim_end_ns is not None:
-            into = (stats.sim_end_ns - bag.start_stamp_ns) * 1e-9
-            reason += f" {into:.3f} s into the bag (stamp {stats.sim_end_ns * 1e-9:.3f} s)"
-    except BagError as err:  # the bag went bad while playing (truncated after the scan)
-        reason = str(err)
-    finally:
-        writer.set_custom_data("rover_autonomy.replay.complete", "false" if reason else "true")
-        writer.set_custom_data("rover_autonomy.replay.source", str(bag.path))
-        if reason:
-            writer.set_custom_data("rover_autonomy.replay.failure_reason", reason)
-        writer.close()
-        if player is not None:
-            executor.remove_node(player)
-            player.destroy_node()
-        executor.shutdown()
-        rclpy.try_shutdown(context=context)
-        launcher.stop()
-        log_file.close()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return ReplayResult(
-        stats, reason is None, reason, outputs_path, dict(writer.counts), list(launcher.skipped), warnings
-    )
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.player: Player | None = None
+
+    def start_player(self, playlist: Playlist, outputs: BagWriter, timing: LockstepTiming) -> Player:
+        self.player = Player(playlist, outputs, timing, context=self.context)
+        self.executor.add_node(self.player)
+        return self.player
+
+    def close(self) -> None:
+        if self.player is not None:
+            self.executor.remove_node(self.player)
+            self.player.destroy_node()
+        self.executor.shutdown()
+        rclpy.try_shutdown(context=self.context)

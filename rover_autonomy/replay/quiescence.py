@@ -58,9 +58,6 @@ class ProcessActivity:
         tasks = self._tasks()
         return sum(_task_cpu_ns(t) for t in tasks), any(_task_runnable(t) for t in tasks)
 
-    def cpu_ns(self) -> int:
-        return sum(_task_cpu_ns(t) for t in self._tasks())
-
     def per_process_ns(self) -> dict[str, int]:
         """CPU time [ns] of each process, by name."""
         result = {}

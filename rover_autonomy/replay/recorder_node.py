@@ -3,7 +3,8 @@
 Subscribes with raw subscriptions (the CDR bytes are stored untouched, as ``ros2 bag record`` does)
 and the contract's QoS per topic, so latched and map topics (transient local) arrive for a late
 joiner too. The log time of a message is the recorder's ROS time: sim time while a ``/clock`` runs
-(messages before the first clock tick are logged at their header stamp), wall time otherwise.
+(messages before the first clock tick are logged at their header stamp; those without a header are
+dropped, and counted), wall time otherwise.
 Missions record in-process by adding a :class:`Recorder` to their executor (``rover-autonomy
 record`` runs one standalone)::
 
@@ -78,7 +79,7 @@ class Recorder(Node):
         )
         self.writer = writer
         self.received: dict[str, int] = {}
-        self.unstamped_before_clock = 0
+        self.unstamped_before_clock = 0  # dropped: no log time for them yet
         for topic, (msgtype, profile) in topics.items():
             writer.add_topic(topic, msgtype, profile)
             stamped = bool(stamp_layout(TYPESTORE, msgtype))
@@ -149,7 +150,12 @@ def record(
         writer.close()
         total = sum(recorder.received.values())
         busy = ", ".join(f"{t} {n}" for t, n in recorder.received.items() if n)
-        log(f"wrote {total} messages to {bag}" + (f": {busy}" if busy else ""))
+        dropped = recorder.unstamped_before_clock
+        log(
+            f"wrote {total} messages to {bag}"
+            + (f": {busy}" if busy else "")
+            + (f"; dropped {dropped} without a header stamp before the first /clock tick" if dropped else "")
+        )
         return 0
     finally:
         if recorder is not None:

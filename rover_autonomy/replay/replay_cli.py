@@ -172,7 +172,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"{PROG}: warning: {warning}", file=sys.stderr)
 
     from rover_autonomy.bringup.launcher import LaunchError
-    from rover_autonomy.replay.player_node import prefer_large_data_transport, replay
+    from rover_autonomy.replay.domain_node import prefer_large_data_transport
+    from rover_autonomy.replay.player_node import LockstepTiming
+    from rover_autonomy.replay.session import replay
 
     prefer_large_data_transport()
 
@@ -189,11 +191,13 @@ def run(args: argparse.Namespace) -> int:
             report_dir / "outputs",
             report_dir / "nodes.log",
             overrides=overrides,
-            answer_timeout=args.answer_timeout,
-            settle=args.settle,
-            startup_timeout=args.startup_timeout,
+            timing=LockstepTiming(
+                answer_timeout=args.answer_timeout,
+                settle=args.settle,
+                settle_timeout=args.settle_timeout,
+                startup_timeout=args.startup_timeout,
+            ),
             domain_id=args.domain_id,
-            settle_timeout=args.settle_timeout,
             progress=_progress(bag) if sys.stderr.isatty() else None,
         )
     except (LaunchError, BagError) as err:

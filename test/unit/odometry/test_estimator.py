@@ -16,6 +16,7 @@ from rover_autonomy.harness.drives import (
     synthesise,
 )
 from rover_autonomy.odometry.calibration import calibrate
+from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.ekf import (
     STATE_SIZE,
     Ekf,
@@ -23,12 +24,7 @@ from rover_autonomy.odometry.ekf import (
     Measurement,
     State,
 )
-from rover_autonomy.odometry.estimator import (
-    ERROR,
-    OdometryConfig,
-    PlanarWheelOdometry,
-    WheelOdometry,
-)
+from rover_autonomy.odometry.estimator import ERROR, PlanarWheelOdometry, WheelOdometry
 from rover_autonomy.odometry.slip import SlopeSlipModel, fit_slope_slip
 from rover_autonomy.rover_model import load_rover_model
 

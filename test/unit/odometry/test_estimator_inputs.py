@@ -6,8 +6,9 @@ import numpy as np
 import pytest
 
 from rover_autonomy.harness.drives import Segment, joint_message, replay, synthesise
+from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.ekf import State
-from rover_autonomy.odometry.estimator import WARN, OdometryConfig, WheelOdometry
+from rover_autonomy.odometry.estimator import WARN, WheelOdometry
 from rover_autonomy.rover_model import load_rover_model
 
 

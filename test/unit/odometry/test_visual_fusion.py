@@ -8,7 +8,8 @@ import pytest
 from helpers.odometry import MARS, slope_law
 
 from rover_autonomy.harness.drives import PlaneTerrain, Segment, joint_message, synthesise
-from rover_autonomy.odometry.estimator import OdometryConfig, WheelOdometry
+from rover_autonomy.odometry.config import OdometryConfig
+from rover_autonomy.odometry.estimator import WheelOdometry
 from rover_autonomy.odometry.visual_fusion import PoseHistory, VisualIncrement, correct
 from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
 
