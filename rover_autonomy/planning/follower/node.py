@@ -23,6 +23,7 @@ from geometry_msgs.msg import PointStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import Bool, String
 
+from rover_autonomy.contract import PLAN_STATUS_TOPIC
 from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.follower.parameters import NODE_NAME, PARAMETERS
 from rover_autonomy.planning.follower.recovery import (
@@ -33,12 +34,13 @@ from rover_autonomy.planning.follower.recovery import (
     reverse_clearance,
 )
 from rover_autonomy.planning.global_planner import GridGeometry
-from rover_autonomy.planning.planner.node import PLAN_STATUS_TOPIC, costmap_from_message, path_to_points
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
+    costmap_to_array,
     ns_to_stamp,
     odometry_to_data,
+    path_to_points,
     quaternion_to_yaw,
     stamp_to_ns,
 )
@@ -178,10 +180,12 @@ class PathFollowerNode(RoverNode):
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
         try:
-            self._costmap, self._geometry = costmap_from_message(msg)
+            costs, grid = costmap_to_array(msg)
         except ConversionError as err:
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
+        self._geometry = GridGeometry(grid.resolution, grid.origin_x, grid.origin_y, *costs.shape)
+        self._costmap = costs
         self._costmap_stamp = stamp_to_ns(msg.header.stamp)
         # New terrain is decided on at once, from the latest pose, rather than at the next control
         # period: a hazard the frame revealed is acted on, and a frame reaches cmd_vel in the time
