@@ -1,4 +1,5 @@
-"""The interface contract of docs/interfaces.md as data: topics, their types and QoS profiles.
+"""The interface contract of docs/interfaces.md as data: topics, their types and QoS profiles, and the
+states of ``navigation/state`` and ``navigation/plan_status`` with their text form.
 
 Pure Python (no ROS import) so that cores, tests and tools can read it; ``ros_common.qos`` turns the
 profiles into rclpy QoS objects. ``test/unit/test_contract.py`` checks this module against the document.
@@ -7,6 +8,7 @@ profiles into rclpy QoS objects. ``test/unit/test_contract.py`` checks this modu
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 
 
 @dataclass(frozen=True)
@@ -85,4 +87,55 @@ FRAMES = (
     "imu_link",
 )
 
-NAVIGATION_STATES = ("idle", "planning", "driving", "recovering", "blocked", "reached", "failed")
+PLAN_STATUS_TOPIC = STACK_TOPICS["navigation/plan_status"].name
+
+
+# -- navigation/state and navigation/plan_status: "<state>" or "<state>: <reason>" -------------------
+
+
+class NavigationState(str, Enum):
+    """The states of ``navigation/state`` (published by ``path_follower``)."""
+
+    IDLE = "idle"
+    PLANNING = "planning"
+    DRIVING = "driving"  # point turns included
+    RECOVERING = "recovering"
+    BLOCKED = "blocked"
+    REACHED = "reached"
+    FAILED = "failed"
+
+
+class PlanStatus(str, Enum):
+    """The states of ``navigation/plan_status`` (``path_planner`` to ``path_follower``)."""
+
+    IDLE = "idle"
+    PLANNING = "planning"
+    PLANNED = "planned"
+    FAILED = "failed"
+
+
+CANCELLED = "cancelled"  # reason of ``idle`` on both topics after ``navigation/cancel``
+
+
+def format_state(state: NavigationState | PlanStatus, reason: str = "") -> str:
+    """The wire text: ``<state>``, or ``<state>: <reason>`` when there is a reason."""
+    return f"{state.value}: {reason}" if reason else state.value
+
+
+def parse_state(text: str) -> tuple[NavigationState, str] | None:
+    """(state, reason) of a ``navigation/state`` text, reason stripped ("" if none); None when the text
+    does not start with a navigation state (an empty text, a newer peer's state)."""
+    return _parse(NavigationState, text)
+
+
+def parse_plan_status(text: str) -> tuple[PlanStatus, str] | None:
+    """(status, reason) of a ``navigation/plan_status`` text, as :func:`parse_state`."""
+    return _parse(PlanStatus, text)
+
+
+def _parse(states: type[Enum], text: str):
+    head, _, reason = text.partition(":")  # a reason may hold colons of its own
+    try:
+        return states(head.strip()), reason.strip()
+    except ValueError:
+        return None

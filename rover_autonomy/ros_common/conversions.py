@@ -14,8 +14,10 @@ import numpy as np
 import transforms3d
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose, PoseStamped
-from nav_msgs.msg import OccupancyGrid, Odometry
+from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from sensor_msgs.msg import Image, PointCloud2, PointField
+
+import rover_autonomy.geometry
 
 
 class ConversionError(ValueError):
@@ -374,3 +376,40 @@ def data_to_odometry(data: OdometryData) -> Odometry:
     t.angular.x, t.angular.y, t.angular.z = (float(v) for v in data.angular)
     msg.twist.covariance = np.asarray(data.twist_covariance, dtype=float).reshape(36)
     return msg
+
+
+# -- navigation ------------------------------------------------------------------------------------
+
+
+def costmap_to_array(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
+    """:func:`grid_to_array` of a ``terrain/costmap``, which the contract puts in ``odom``: any other frame
+    is refused (its inverse is :func:`array_to_grid`)."""
+    costs, geometry = grid_to_array(msg)
+    if geometry.frame_id.lstrip("/") != "odom":
+        raise ConversionError(f"frame {geometry.frame_id!r}, expected odom")
+    return costs, geometry
+
+
+def points_to_path(points: np.ndarray, stamp_ns: int, frame_id: str) -> Path:
+    """nav_msgs/Path through (N, 2) points [m], each pose facing the next point (the last as the one
+    before it); no points make an empty path."""
+    msg = Path()
+    msg.header.stamp = ns_to_stamp(stamp_ns)
+    msg.header.frame_id = frame_id
+    if len(points) == 0:
+        return msg
+    heading = np.arctan2(*np.diff(points, axis=0)[:, ::-1].T) if len(points) > 1 else np.zeros(0)
+    heading = np.append(heading, heading[-1] if heading.size else 0.0)
+    msg.poses = [
+        make_pose_stamped((x, y, 0.0), rover_autonomy.geometry.yaw_to_quaternion(yaw), stamp_ns, frame_id)
+        for (x, y), yaw in zip(points.tolist(), heading.tolist(), strict=True)
+    ]
+    return msg
+
+
+def path_to_points(msg: Path) -> np.ndarray:
+    """(N, 2) positions [m] of a nav_msgs/Path; raises ConversionError on non-finite values."""
+    points = np.array([(p.pose.position.x, p.pose.position.y) for p in msg.poses], dtype=float).reshape(-1, 2)
+    if not np.all(np.isfinite(points)):
+        raise ConversionError("path contains NaN or infinite positions")
+    return points

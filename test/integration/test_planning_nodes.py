@@ -11,8 +11,9 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
+from rover_autonomy.contract import PLAN_STATUS_TOPIC
 from rover_autonomy.planning.follower.node import PathFollowerNode
-from rover_autonomy.planning.planner.node import PLAN_STATUS_TOPIC, PathPlannerNode
+from rover_autonomy.planning.planner.node import PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     GridGeometry,

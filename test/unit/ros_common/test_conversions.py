@@ -14,12 +14,15 @@ from rover_autonomy.ros_common.conversions import (
     array_to_image,
     arrays_to_pointcloud,
     arrays_to_pose,
+    costmap_to_array,
     data_to_odometry,
     grid_to_array,
     image_to_array,
     ns_to_stamp,
     odometry_to_data,
+    path_to_points,
     pointcloud_to_arrays,
+    points_to_path,
     pose_to_arrays,
     quaternion_to_yaw,
     sec_to_stamp,
@@ -132,6 +135,37 @@ def test_occupancy_grid_round_trip():
     msg.info.width = 49
     with pytest.raises(ConversionError, match="data length 1500"):
         grid_to_array(msg)
+
+
+def test_costmap_round_trip_and_frame():
+    costs = RNG.integers(-1, 101, size=(20, 40)).astype(np.int8)
+    geometry = GridGeometry(0.1, -2.0, -1.0, "odom")
+    back, geo = costmap_to_array(array_to_grid(costs, geometry, stamp_ns=3))
+    assert np.array_equal(back, costs) and geo == geometry
+    _, geo = costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, "/odom")))
+    assert geo.frame_id == "/odom"  # a leading slash names the same frame
+    with pytest.raises(ConversionError, match="frame 'map', expected odom"):
+        costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, "map")))
+
+
+def test_path_round_trip_faces_the_next_point():
+    points = np.array([[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.5, 1.5]])
+    msg = points_to_path(points, stamp_ns=2_000_000_001, frame_id="odom")
+    assert msg.header.frame_id == "odom" and stamp_to_ns(msg.header.stamp) == 2_000_000_001
+    assert all(
+        p.header.frame_id == "odom" and stamp_to_ns(p.header.stamp) == 2_000_000_001 for p in msg.poses
+    )
+    assert np.array_equal(path_to_points(msg), points)
+    headings = [quaternion_to_yaw(pose_to_arrays(p.pose)[1]) for p in msg.poses]
+    assert headings == pytest.approx([0.0, math.pi / 2, 3 * math.pi / 4, 3 * math.pi / 4])  # last as before
+    single = points_to_path(np.array([[2.0, 3.0]]), 0, "odom")
+    assert np.array_equal(path_to_points(single), [[2.0, 3.0]])
+    assert quaternion_to_yaw(pose_to_arrays(single.poses[0].pose)[1]) == 0.0
+    empty = points_to_path(np.empty((0, 2)), 5, "odom")
+    assert empty.poses == [] and path_to_points(empty).shape == (0, 2)
+    msg.poses[1].pose.position.y = math.inf
+    with pytest.raises(ConversionError, match="NaN or infinite"):
+        path_to_points(msg)
 
 
 def test_pose_and_odometry_round_trip():
