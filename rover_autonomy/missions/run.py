@@ -23,6 +23,7 @@ import numpy as np
 from rover_autonomy.bringup.launcher import Launcher
 from rover_autonomy.bringup.overrides import merge_overrides
 from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
+from rover_autonomy.contract import NavigationState
 from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.missions.progress import Progress
@@ -113,7 +114,7 @@ def run_mission(spec: MissionSpec) -> dict:
                 progress.show(f"starting the stack… {wall:.0f} s")
                 continue
             sim_elapsed = supervisor.sim_time - supervisor.start_sim_time
-            idle = supervisor.state.startswith("idle")
+            idle = supervisor.navigation[0] is NavigationState.IDLE
             if goal_sent_at is None and _ready_for_goal(supervisor, log):
                 supervisor.send_goal(spec.goal)
                 goal_sent_at = wall
@@ -149,7 +150,7 @@ def _ready_for_goal(supervisor: MissionSupervisor, log: MissionLog) -> bool:
     """The planner listens, the follower is idle, and a costmap and odometry have come."""
     return (
         supervisor.goal_publisher.get_subscription_count() > 0
-        and supervisor.state.startswith("idle")
+        and supervisor.navigation[0] is NavigationState.IDLE
         and supervisor.costmap is not None
         and bool(log.odometry)
     )
@@ -163,11 +164,11 @@ def _verdict(
         return True, metrics.BODY_CONTACT
     if sim_elapsed > spec.timeout:
         return True, f"{metrics.TIMEOUT}: {spec.timeout:.0f} s of sim time"
-    if supervisor.state.startswith("failed"):
-        reason = supervisor.state.partition(":")[2].strip()
+    state, reason = supervisor.navigation
+    if state is NavigationState.FAILED:
         kind = metrics.NO_PATH if "no path" in reason.lower() else metrics.NAVIGATION_FAILED
         return True, f"{kind}: {reason}" if reason else kind
-    if supervisor.state.startswith("reached") and supervisor.speed < STOPPED:
+    if state is NavigationState.REACHED and supervisor.speed < STOPPED:
         return True, None
     return False, None
 

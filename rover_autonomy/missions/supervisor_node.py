@@ -23,6 +23,7 @@ from sensor_msgs.msg import Image
 from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
+from rover_autonomy.contract import NavigationState, parse_state
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
@@ -34,7 +35,8 @@ from rover_autonomy.ros_common.conversions import (
     yaw_to_quaternion,
 )
 
-FOLLOWING_STATES = ("driving", "recovering", "blocked")  # navigation/state while a plan is followed
+# navigation/state while a plan is followed
+FOLLOWING_STATES = (NavigationState.DRIVING, NavigationState.RECOVERING, NavigationState.BLOCKED)
 
 
 class MissionSupervisor(Node):
@@ -45,7 +47,7 @@ class MissionSupervisor(Node):
         self.log = log
         self.sim_time = 0.0
         self.start_sim_time: float | None = None
-        self.state = ""
+        self.state = ""  # the latest navigation/state text
         self.speed = math.inf
         self.costmap: tuple[np.ndarray, float, float, float] | None = None
         self._image_wall: dict[int, float] = {}
@@ -89,6 +91,11 @@ class MissionSupervisor(Node):
         self.state = msg.data
         self.log.add_state(self.sim_time, msg.data)
 
+    @property
+    def navigation(self) -> tuple[NavigationState | None, str]:
+        """(state, reason) of the latest navigation/state; (None, "") before the first or for unknown text."""
+        return parse_state(self.state) or (None, "")
+
     def _on_image(self, msg: Image) -> None:
         self._image_wall[stamp_to_ns(msg.header.stamp)] = time.monotonic()
 
@@ -104,7 +111,7 @@ class MissionSupervisor(Node):
             del self._image_wall[older]  # frames the mapper never answered
         # Only a costmap the follower acts on (it is following a plan) leads to a command computed
         # from it; before the first plan (or after the last) the next cmd_vel would time planning.
-        if image_wall is not None and self.state.split(":")[0] in FOLLOWING_STATES:
+        if image_wall is not None and self.navigation[0] in FOLLOWING_STATES:
             self._pending_costmaps.append((stamp, image_wall))
 
     def _on_cmd_vel(self, msg: TwistStamped) -> None:
