@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.kinematics import wheel_commands
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 class Terrain:

@@ -17,9 +17,10 @@ import numpy as np
 
 from rover_autonomy.control.base_controller import BaseController
 from rover_autonomy.control.parameters import limits_from
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.odometry.calibration import TRUTH
 from rover_autonomy.odometry.estimator import IMU, JOINTS, OdometryConfig, PlanarWheelOdometry, WheelOdometry
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 def sim_available() -> bool:

@@ -18,8 +18,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.mapping.poses import pose_matrix
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 @dataclass

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rover_autonomy.geometry import rpy_to_matrix, rpy_to_quaternion
 from rover_autonomy.kinematics import body_velocity
 from rover_autonomy.odometry.ekf import (
     ANGLES,
@@ -46,7 +47,7 @@ from rover_autonomy.odometry.ekf import (
 from rover_autonomy.odometry.slip import SlopeSlipModel
 from rover_autonomy.odometry.visual_fusion import PoseHistory, VisualIncrement, correct
 from rover_autonomy.odometry.wheels import DriveRates, parse_joint_state, robust_body_velocity
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 IMU, JOINTS = "imu/data", "joint_states"
 TOPIC_ORDER = {IMU: 0, JOINTS: 1}  # at equal stamps the IMU goes first: odometry then includes it
@@ -128,21 +129,6 @@ class OdometryEstimate:
     climb: float  # [rad] low-passed slope along the direction of travel (positive uphill)
     wheel_speed: float  # [m/s] body speed from the wheels before the slip correction (NaN: no wheels)
     wheel_weights: np.ndarray  # (N,) robust weight of each wheel in the fit (low: slipping or failing)
-
-
-def rpy_to_quaternion(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """(x, y, z, w) of R = Rz(yaw) Ry(pitch) Rx(roll)."""
-    cr, sr = math.cos(roll / 2), math.sin(roll / 2)
-    cp, sp = math.cos(pitch / 2), math.sin(pitch / 2)
-    cy, sy = math.cos(yaw / 2), math.sin(yaw / 2)
-    return np.array(
-        [
-            sr * cp * cy - cr * sp * sy,
-            cr * sp * cy + sr * cp * sy,
-            cr * cp * sy - sr * sp * cy,
-            cr * cp * cy + sr * sp * sy,
-        ]
-    )
 
 
 class InputSequencer:
