@@ -32,6 +32,7 @@ from visualization_msgs.msg import MarkerArray
 from rover_autonomy.bringup.launcher import Launcher
 from rover_autonomy.bringup.overrides import merge_overrides
 from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.missions import metrics
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.resources import config_dir
@@ -42,7 +43,6 @@ from rover_autonomy.ros_common.conversions import (
     make_pose_stamped,
     odometry_to_data,
     stamp_to_ns,
-    yaw_to_quaternion,
 )
 from rover_autonomy.worlds.world import World
 

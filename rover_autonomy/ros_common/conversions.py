@@ -11,11 +11,12 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import transforms3d
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose, PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from sensor_msgs.msg import Image, PointCloud2, PointField
+
+from rover_autonomy.geometry import matrix_to_quaternion, pose_matrix
 
 
 class ConversionError(ValueError):
@@ -258,16 +259,6 @@ def array_to_grid(costs: np.ndarray, geometry: GridGeometry, stamp_ns: int = 0) 
 # -- poses and odometry ----------------------------------------------------------------------------
 
 
-def yaw_to_quaternion(yaw: float) -> np.ndarray:
-    """(x, y, z, w) of a rotation about z."""
-    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
-
-
-def quaternion_to_yaw(q: np.ndarray) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
 def pose_to_arrays(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
     """Position (3,) [m] and unit quaternion (x, y, z, w); rejects NaN and zero quaternions."""
     p, o = pose.position, pose.orientation
@@ -291,16 +282,13 @@ def arrays_to_pose(position, quaternion) -> Pose:
 
 def pose_to_matrix(pose: Pose) -> np.ndarray:
     """4x4 homogeneous transform of a pose (rejects NaN and zero quaternions)."""
-    position, (x, y, z, w) = pose_to_arrays(pose)
-    transform = np.eye(4)
-    transform[:3, :3] = transforms3d.quaternions.quat2mat((w, x, y, z))
-    transform[:3, 3] = position
-    return transform
+    return pose_matrix(*pose_to_arrays(pose))
 
 
 def matrix_to_pose(transform: np.ndarray) -> Pose:
-    w, x, y, z = transforms3d.quaternions.mat2quat(np.asarray(transform)[:3, :3])
-    return arrays_to_pose(np.asarray(transform)[:3, 3], (x, y, z, w))
+    """The pose of a 4x4 homogeneous transform (quaternion with w >= 0)."""
+    transform = np.asarray(transform)
+    return arrays_to_pose(transform[:3, 3], matrix_to_quaternion(transform))
 
 
 def make_pose_stamped(position, quaternion, stamp_ns: int, frame_id: str) -> PoseStamped:

@@ -11,6 +11,7 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.planning.follower.node import PathFollowerNode
 from rover_autonomy.planning.planner.node import PLAN_STATUS_TOPIC, PathPlannerNode
 from rover_autonomy.ros_common import qos
@@ -20,7 +21,6 @@ from rover_autonomy.ros_common.conversions import (
     array_to_grid,
     data_to_odometry,
     make_pose_stamped,
-    yaw_to_quaternion,
 )
 
 RES = 0.1

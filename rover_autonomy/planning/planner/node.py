@@ -27,6 +27,7 @@ from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
+from rover_autonomy.geometry import quaternion_to_yaw, yaw_to_quaternion
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
 from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover, keep_out
@@ -39,9 +40,7 @@ from rover_autonomy.ros_common.conversions import (
     ns_to_stamp,
     odometry_to_data,
     pose_to_arrays,
-    quaternion_to_yaw,
     stamp_to_ns,
-    yaw_to_quaternion,
 )
 from rover_autonomy.ros_common.node_base import OK, RoverNode, run_node
 

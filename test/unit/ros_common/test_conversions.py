@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
+from rover_autonomy.geometry import pose_matrix, quaternion_to_yaw, rpy_to_quaternion, yaw_to_quaternion
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
     GridGeometry,
@@ -17,15 +18,15 @@ from rover_autonomy.ros_common.conversions import (
     data_to_odometry,
     grid_to_array,
     image_to_array,
+    matrix_to_pose,
     ns_to_stamp,
     odometry_to_data,
     pointcloud_to_arrays,
     pose_to_arrays,
-    quaternion_to_yaw,
+    pose_to_matrix,
     sec_to_stamp,
     stamp_to_ns,
     stamp_to_sec,
-    yaw_to_quaternion,
 )
 
 RNG = np.random.default_rng(7)
@@ -152,6 +153,15 @@ def test_pose_and_odometry_round_trip():
         pose_to_arrays(bad)
     with pytest.raises(ConversionError, match="zero quaternion"):
         pose_to_arrays(arrays_to_pose([0, 0, 0], [0, 0, 0, 0]))
+
+
+def test_pose_and_matrix_round_trip():
+    transform = pose_matrix([1.0, -2.0, 0.5], rpy_to_quaternion(0.1, -0.2, 2.5))
+    pose = matrix_to_pose(transform)
+    assert pose.orientation.w >= 0
+    np.testing.assert_allclose(pose_to_matrix(pose), transform, atol=1e-12)
+    with pytest.raises(ConversionError, match="zero quaternion"):
+        pose_to_matrix(arrays_to_pose([0, 0, 0], [0, 0, 0, 0]))
 
 
 def test_stamps():
