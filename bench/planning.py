@@ -31,10 +31,11 @@ import time
 import numpy as np
 from skimage.graph import MCP_Geometric
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.harness.costmaps import add_closed_wall, random_costmap
 from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig
 from rover_autonomy.planning.costs import LETHAL, path_cost
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.planning.ground_truth import footprint_radii, world_costmap
 from rover_autonomy.rover_model import load_rover_model
 from rover_autonomy.worlds import load_world

@@ -5,6 +5,9 @@ what the odometry filter, the mapper and the simulator evaluate at every sample;
 transcriptions of the textbook formulas (tests check each against transforms3d) and faster than a
 general routine, and replays compare outputs bit for bit, so their arithmetic is fixed. Conversions that
 no hot path needs (rotation matrix to quaternion) call transforms3d.
+
+Planar frames: :class:`Pose2D` maps points between a child frame and its parent (odom and map);
+:class:`GridGeometry` maps points to the cells of an axis-aligned grid (costmaps, OccupancyGrid).
 """
 
 from __future__ import annotations
@@ -129,3 +132,46 @@ class Pose2D:
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         dx, dy = x - self.x, y - self.y
         return c * dx + s * dy, -s * dx + c * dy
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Where an axis-aligned grid lies in ``frame_id``: cell (row, col) covers
+    [origin_x + col·res, origin_x + (col+1)·res) × [origin_y + row·res, origin_y + (row+1)·res).
+
+    Arrays on the grid index as ``costs[row, col]`` = ``costs[y, x]`` (the OccupancyGrid order).
+    resolution: cell size [m]; origin_x, origin_y: the corner of cell (0, 0) [m]. Raises ValueError when
+    the resolution is not positive, the origin not finite or the grid empty.
+    """
+
+    resolution: float
+    origin_x: float
+    origin_y: float
+    height: int  # rows (y)
+    width: int  # columns (x)
+    frame_id: str = "odom"
+
+    def __post_init__(self):
+        if not (math.isfinite(self.resolution) and self.resolution > 0):
+            raise ValueError(f"resolution must be > 0, got {self.resolution}")
+        if not (math.isfinite(self.origin_x) and math.isfinite(self.origin_y)):
+            raise ValueError("origin must be finite")
+        if self.height <= 0 or self.width <= 0:
+            raise ValueError(f"grid must be non-empty, got {self.height}x{self.width}")
+
+    def to_cell(self, x: float, y: float) -> tuple[int, int] | None:
+        """(row, col) of the cell holding the point, or None if outside the grid or not finite."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        col = math.floor((x - self.origin_x) / self.resolution)
+        row = math.floor((y - self.origin_y) / self.resolution)
+        if 0 <= row < self.height and 0 <= col < self.width:
+            return row, col
+        return None
+
+    def cell_centres(self, cells: np.ndarray) -> np.ndarray:
+        """(N, 2) (x, y) of the centres of (N, 2) (row, col) cells [m]."""
+        cells = np.asarray(cells).reshape(-1, 2)
+        x = self.origin_x + (cells[:, 1] + 0.5) * self.resolution
+        y = self.origin_y + (cells[:, 0] + 0.5) * self.resolution
+        return np.column_stack([x, y])

@@ -7,7 +7,6 @@ Quaternions are (x, y, z, w) as in ROS messages.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +15,7 @@ from geometry_msgs.msg import Pose, PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
-from rover_autonomy.geometry import matrix_to_quaternion, pose_matrix
+from rover_autonomy.geometry import GridGeometry, matrix_to_quaternion, pose_matrix
 
 
 class ConversionError(ValueError):
@@ -203,16 +202,6 @@ def points_to_pointcloud(
 # -- occupancy grids -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GridGeometry:
-    """Where a grid lies: cell (row 0, col 0) has its corner at (origin_x, origin_y) in frame_id."""
-
-    resolution: float  # [m/cell]
-    origin_x: float  # [m]
-    origin_y: float  # [m]
-    frame_id: str = "odom"
-
-
 def grid_to_array(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
     """(H, W) int8 costs (row = y index, col = x index) and the grid geometry. Rotated origins are refused."""
     info = msg.info
@@ -222,25 +211,32 @@ def grid_to_array(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
         raise ConversionError(
             f"occupancy grid data length {data.size} != width x height = {width} x {height}"
         )
-    if not (math.isfinite(info.resolution) and info.resolution > 0):
-        raise ConversionError(f"occupancy grid resolution must be positive, got {info.resolution}")
+    try:
+        geometry = GridGeometry(
+            float(info.resolution),
+            float(info.origin.position.x),
+            float(info.origin.position.y),
+            height,
+            width,
+            msg.header.frame_id,
+        )
+    except ValueError as err:
+        raise ConversionError(f"occupancy grid {err}") from err
     q = info.origin.orientation
     if abs(q.z) > 1e-6 or abs(q.x) > 1e-6 or abs(q.y) > 1e-6:
         raise ConversionError("rotated occupancy grid origins are not supported")
-    geometry = GridGeometry(
-        float(info.resolution),
-        float(info.origin.position.x),
-        float(info.origin.position.y),
-        msg.header.frame_id,
-    )
     return data.reshape(height, width), geometry
 
 
 def array_to_grid(costs: np.ndarray, geometry: GridGeometry, stamp_ns: int = 0) -> OccupancyGrid:
-    """An OccupancyGrid from (H, W) costs in −1 … 100 (row = y index, col = x index)."""
+    """An OccupancyGrid from (H, W) costs in −1 … 100 (row = y index, col = x index) on ``geometry``."""
     costs = np.asarray(costs)
     if costs.ndim != 2:
         raise ConversionError(f"costs must be 2-D, got shape {costs.shape}")
+    if costs.shape != (geometry.height, geometry.width):
+        raise ConversionError(
+            f"costs of shape {costs.shape} do not fit a {geometry.height}x{geometry.width} grid"
+        )
     if costs.size and (costs.min() < -1 or costs.max() > 100):
         raise ConversionError(f"costs must lie in -1 … 100, got {costs.min()} … {costs.max()}")
     msg = OccupancyGrid()

@@ -11,12 +11,11 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
-from rover_autonomy.geometry import yaw_to_quaternion
+from rover_autonomy.geometry import GridGeometry, yaw_to_quaternion
 from rover_autonomy.planning.follower.node import PathFollowerNode
 from rover_autonomy.planning.planner.node import PLAN_STATUS_TOPIC, PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
-    GridGeometry,
     OdometryData,
     array_to_grid,
     data_to_odometry,
@@ -24,7 +23,7 @@ from rover_autonomy.ros_common.conversions import (
 )
 
 RES = 0.1
-GEOMETRY = GridGeometry(RES, -10.0, -10.0, "odom")  # 20 m × 20 m around the odom origin
+GEOMETRY = GridGeometry(RES, -10.0, -10.0, 200, 200, "odom")  # 20 m × 20 m around the odom origin
 
 
 class Rig:

@@ -1,4 +1,4 @@
-"""rover_autonomy.geometry against transforms3d (the reference), and the planar frame transform."""
+"""rover_autonomy.geometry against transforms3d (the reference), the planar frame transform and the grid."""
 
 import math
 
@@ -53,3 +53,45 @@ def test_planar_pose_maps_points_both_ways():
     for x, y in RNG.uniform(-50, 50, (20, 2)):
         back = odom_in_map.to_parent([odom_in_map.to_child(x, y)])[0]
         np.testing.assert_allclose(back, (x, y), atol=1e-9)
+
+
+def test_grid_cells_are_half_open_and_points_outside_have_none():
+    grid = geometry.GridGeometry(0.5, -5.0, 2.0, height=4, width=6)  # x in [-5, -2), y in [2, 4)
+    assert grid.frame_id == "odom"
+    assert grid.to_cell(-5.0, 2.0) == (0, 0)  # the origin is the corner of cell (0, 0)
+    assert grid.to_cell(-4.5, 2.0) == (0, 1)  # a cell's upper edge belongs to the next cell
+    assert grid.to_cell(-2.0 - 1e-9, 4.0 - 1e-9) == (3, 5)
+    for x, y in [
+        (-2.0, 3.0),
+        (-3.0, 4.0),
+        (-5.0 - 1e-9, 3.0),
+        (-3.0, 2.0 - 1e-9),
+        (math.nan, 3.0),
+        (-3.0, math.inf),
+    ]:
+        assert grid.to_cell(x, y) is None
+
+
+def test_grid_cell_centres_invert_to_cell():
+    grid = geometry.GridGeometry(0.5, -5.0, 2.0, 4, 6)
+    np.testing.assert_allclose(grid.cell_centres([[0, 0], [3, 5]]), [[-4.75, 2.25], [-2.25, 3.75]])
+    cells = np.array([(row, col) for row in range(4) for col in range(6)])
+    assert [grid.to_cell(x, y) for x, y in grid.cell_centres(cells)] == [tuple(c) for c in cells]
+    assert grid.cell_centres(np.empty((0, 2), np.int64)).shape == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ((0.0, 0.0, 0.0, 4, 6), "resolution must be > 0"),
+        ((-0.1, 0.0, 0.0, 4, 6), "resolution must be > 0"),
+        ((math.nan, 0.0, 0.0, 4, 6), "resolution must be > 0"),
+        ((0.1, math.inf, 0.0, 4, 6), "origin must be finite"),
+        ((0.1, 0.0, math.nan, 4, 6), "origin must be finite"),
+        ((0.1, 0.0, 0.0, 0, 6), "grid must be non-empty, got 0x6"),
+        ((0.1, 0.0, 0.0, 4, -1), "grid must be non-empty"),
+    ],
+)
+def test_grid_geometry_refuses_impossible_grids(arguments, message):
+    with pytest.raises(ValueError, match=message):
+        geometry.GridGeometry(*arguments)

@@ -23,7 +23,7 @@ from geometry_msgs.msg import PointStamped, Twist, TwistStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import Bool, String
 
-from rover_autonomy.geometry import quaternion_to_yaw
+from rover_autonomy.geometry import GridGeometry, quaternion_to_yaw
 from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.follower.parameters import NODE_NAME, PARAMETERS
 from rover_autonomy.planning.follower.recovery import (
@@ -33,7 +33,6 @@ from rover_autonomy.planning.follower.recovery import (
     StuckMonitor,
     reverse_clearance,
 )
-from rover_autonomy.planning.global_planner import GridGeometry
 from rover_autonomy.planning.planner.node import PLAN_STATUS_TOPIC, costmap_from_message, path_to_points
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import ConversionError, ns_to_stamp, odometry_to_data, stamp_to_ns

@@ -27,10 +27,10 @@ from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from std_msgs.msg import String
 from std_srvs.srv import Trigger
 
-from rover_autonomy.geometry import quaternion_to_yaw, yaw_to_quaternion
+from rover_autonomy.geometry import GridGeometry, quaternion_to_yaw, yaw_to_quaternion
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, cover, keep_out
+from rover_autonomy.planning.global_planner import GlobalPlanner, cover, keep_out
 from rover_autonomy.planning.planner.parameters import NODE_NAME, PARAMETERS
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (

@@ -19,10 +19,10 @@ from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
-    GridGeometry,
     array_to_grid,
     arrays_to_pointcloud,
     image_to_array,
@@ -120,7 +120,7 @@ class ReplayStackNode(RoverNode):
             costs = np.round(blocks(image_to_array(msg).astype(np.float32)) * (100.0 / 255.0)).astype(np.int8)
             costs[costs < 4] = -1
             origin = (round(self.pose[1], 1) - 1.0, round(self.pose[2], 1) - 1.0)
-            self.costmap_pub.publish(array_to_grid(costs, GridGeometry(0.1, *origin), stamp))
+            self.costmap_pub.publish(array_to_grid(costs, GridGeometry(0.1, *origin, *costs.shape), stamp))
 
     def on_goal(self, msg: PoseStamped):
         start = (0.0, 0.0) if self.pose is None else self.pose[1:3]

@@ -4,12 +4,18 @@ import math
 
 import numpy as np
 import pytest
+from nav_msgs.msg import OccupancyGrid
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
-from rover_autonomy.geometry import pose_matrix, quaternion_to_yaw, rpy_to_quaternion, yaw_to_quaternion
+from rover_autonomy.geometry import (
+    GridGeometry,
+    pose_matrix,
+    quaternion_to_yaw,
+    rpy_to_quaternion,
+    yaw_to_quaternion,
+)
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
-    GridGeometry,
     OdometryData,
     array_to_grid,
     array_to_image,
@@ -121,18 +127,38 @@ def test_pointcloud_errors_and_empty():
         arrays_to_pointcloud({"x": np.zeros(3), "y": np.zeros(2)})
 
 
-def test_occupancy_grid_round_trip():
+@pytest.mark.parametrize("frame_id", ["odom", "map"])
+def test_occupancy_grid_round_trip(frame_id):
     costs = RNG.integers(-1, 101, size=(30, 50)).astype(np.int8)
-    geometry = GridGeometry(0.1, -2.5, 1.0, "odom")
+    geometry = GridGeometry(0.1, -2.5, 1.0, 30, 50, frame_id)
     msg = array_to_grid(costs, geometry, stamp_ns=7)
-    assert msg.info.width == 50 and msg.info.height == 30
+    assert msg.info.width == 50 and msg.info.height == 30 and msg.header.frame_id == frame_id
     back, geo = grid_to_array(msg)
     assert np.array_equal(back, costs) and geo == geometry
     with pytest.raises(ConversionError, match="must lie in -1"):
-        array_to_grid(np.full((2, 2), 120), geometry)
+        array_to_grid(np.full((30, 50), 120), geometry)
+    with pytest.raises(ConversionError, match=r"shape \(50, 30\) do not fit a 30x50 grid"):
+        array_to_grid(costs.T, geometry)
     msg.info.width = 49
     with pytest.raises(ConversionError, match="data length 1500"):
         grid_to_array(msg)
+
+
+def test_occupancy_grids_that_describe_no_grid_raise_conversion_errors():
+    def grid(resolution=0.1, origin_x=0.0, rows=3, cols=4) -> OccupancyGrid:
+        msg = array_to_grid(np.zeros((3, 4), np.int8), GridGeometry(0.1, 0.0, 0.0, 3, 4))
+        msg.info.resolution, msg.info.origin.position.x = resolution, origin_x
+        msg.info.height, msg.info.width, msg.data = rows, cols, bytes(rows * cols)
+        return msg
+
+    for msg, error in [
+        (grid(resolution=0.0), "resolution must be > 0"),
+        (grid(resolution=math.nan), "resolution must be > 0"),
+        (grid(origin_x=math.inf), "origin must be finite"),
+        (grid(rows=0, cols=0), "grid must be non-empty"),
+    ]:
+        with pytest.raises(ConversionError, match=error):
+            grid_to_array(msg)
 
 
 def test_pose_and_odometry_round_trip():
