@@ -1,10 +1,10 @@
 """Rotations and frame transforms, in one place: REP-103 conventions, ROS quaternion order (x, y, z, w).
 
 Fixed-axis roll, pitch, yaw compose as R = Rz(yaw) Ry(pitch) Rx(roll) [rad]. The closed forms below are
-what the odometry filter, the mapper and the simulator evaluate at every sample; they are exact
-transcriptions of the textbook formulas (tests check each against transforms3d) and faster than a
-general routine, and replays compare outputs bit for bit, so their arithmetic is fixed. Conversions that
-no hot path needs (rotation matrix to quaternion) call transforms3d.
+what the odometry filter, the mapper, the simulator and the synthetic test drives evaluate at every
+sample; they are exact transcriptions of the textbook formulas (tests check each against transforms3d)
+and faster than a general routine, and replays compare outputs bit for bit, so their arithmetic is
+fixed. Conversions that no hot path needs (rotation matrix to quaternion) call transforms3d.
 
 Planar frames: :class:`Pose2D` maps points between a child frame and its parent (odom and map);
 :class:`GridGeometry` maps points to the cells of an axis-aligned grid (costmaps, OccupancyGrid).
@@ -69,6 +69,17 @@ def quaternion_to_matrix(q) -> np.ndarray:
             [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
             [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
             [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
+
+
+def matrix_to_rpy(rotation) -> np.ndarray:
+    """(roll, pitch, yaw) [rad] of a (3, 3) rotation matrix, pitch in [-pi/2, pi/2]."""
+    return np.array(
+        [
+            math.atan2(rotation[2, 1], rotation[2, 2]),
+            -math.asin(max(-1.0, min(1.0, rotation[2, 0]))),
+            math.atan2(rotation[1, 0], rotation[0, 0]),
         ]
     )
 

@@ -28,6 +28,10 @@ def test_rotations_match_transforms3d(rpy):
     back = geometry.matrix_to_quaternion(matrix)
     assert back[3] >= 0 and min(np.abs(back - q).max(), np.abs(back + q).max()) < 1e-12
     np.testing.assert_allclose(geometry.pose_matrix((1, 2, 3), q)[:3, :3], matrix, atol=1e-12)
+    rpy_back = geometry.matrix_to_rpy(matrix)
+    np.testing.assert_allclose(geometry.rpy_to_matrix(*rpy_back), matrix, atol=1e-12)
+    if abs(math.cos(rpy[1])) > 1e-6:  # at gimbal lock only roll - yaw is defined, and references differ
+        np.testing.assert_allclose(rpy_back, transforms3d.euler.mat2euler(matrix, "sxyz"), atol=1e-9)
 
 
 @pytest.mark.parametrize("yaw", [-3.0, -1.0, 0.0, 0.5, 3.1])
