@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from skimage import data
 
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.perception.camera import CameraCalibration
 from rover_autonomy.perception.stereo.matcher import MatcherParams, create_opencv_matcher
 from rover_autonomy.perception.stereo.processor import StereoProcessor
@@ -341,7 +342,7 @@ def simulated_terrain(worlds: list[str]) -> None:
             for heading in (0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi):
                 q = sim.root_qpos
                 sim.data.qpos[q : q + 3] = [x, y, world.terrain_height_at(x, y) + ride_height]
-                sim.data.qpos[q + 3 : q + 7] = [math.cos(heading / 2), 0.0, 0.0, math.sin(heading / 2)]
+                sim.data.qpos[q + 3 : q + 7] = np.roll(yaw_to_quaternion(heading), 1)  # w, x, y, z
                 mujoco.mj_forward(sim.model, sim.data)
                 left, right = sim.render_stereo()
                 true_depth = sim.render_depth("left")

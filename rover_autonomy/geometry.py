@@ -138,8 +138,8 @@ class Pose2D:
             [self.x + c * pts[:, 0] - s * pts[:, 1], self.y + s * pts[:, 0] + c * pts[:, 1]], axis=1
         )
 
-    def to_child(self, x: float, y: float) -> tuple[float, float]:
-        """One point of the parent frame expressed in the child (map -> odom)."""
+    def to_child(self, x: float | np.ndarray, y: float | np.ndarray) -> tuple:
+        """A point of the parent frame expressed in the child (map -> odom); x, y [m] may be arrays."""
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         dx, dy = x - self.x, y - self.y
         return c * dx + s * dy, -s * dx + c * dy

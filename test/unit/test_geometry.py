@@ -54,6 +54,8 @@ def test_planar_pose_maps_points_both_ways():
     odom_in_map = geometry.Pose2D(10.0, -4.0, math.pi / 2)
     np.testing.assert_allclose(odom_in_map.to_parent([[1.0, 0.0], [0.0, 2.0]]), [[10.0, -3.0], [8.0, -4.0]])
     assert odom_in_map.to_child(10.0, -3.0) == pytest.approx((1.0, 0.0))
+    xs, ys = odom_in_map.to_child(np.array([10.0, 8.0]), np.array([-3.0, -4.0]))  # arrays of points
+    np.testing.assert_allclose(np.column_stack([xs, ys]), [[1.0, 0.0], [0.0, 2.0]], atol=1e-12)
     for x, y in RNG.uniform(-50, 50, (20, 2)):
         back = odom_in_map.to_parent([odom_in_map.to_child(x, y)])[0]
         np.testing.assert_allclose(back, (x, y), atol=1e-9)
