@@ -137,14 +137,14 @@ def speed() -> None:
           f"incremental traversability + clearance + costmap {update[0]:.0f} / {update[1]:.0f} ms per cloud "
           f"({rated} rated cells at the end)")  # fmt: skip
     try:
-        from rover_autonomy.ros_common.conversions import GridGeometry, array_to_grid, arrays_to_pointcloud
+        from rover_autonomy.ros_common.conversions import array_to_grid, arrays_to_pointcloud
     except ImportError:
         print("messages: ROS message packages not importable, conversions not timed")
         publish_ms = (0.0, 0.0)
     else:
         g = full.grid
         costs = to_costmap(g["cost"])
-        geometry = GridGeometry(g.resolution, float(g.origin[0]), float(g.origin[1]))
+        geometry = g.geometry()
 
         def publish():
             array_to_grid(costs, geometry, 1)

@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.harness.drives import (
     PlaneTerrain,
     Segment,
@@ -47,7 +48,7 @@ from rover_autonomy.odometry.calibration import TRUTH, calibrate
 from rover_autonomy.odometry.estimator import PlanarWheelOdometry, WheelOdometry
 from rover_autonomy.odometry.inputs import IMU, JOINTS
 from rover_autonomy.odometry.parameters import PARAMETERS, config_from
-from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
+from rover_autonomy.rover_model import load_rover_model
 
 MARS = 3.711
 YAW_SLIP = 0.05  # share of the commanded yaw rate lost to skid on turns (flat and rough drives)

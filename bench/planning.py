@@ -31,10 +31,11 @@ import time
 import numpy as np
 from skimage.graph import MCP_Geometric
 
+from rover_autonomy.geometry import GridGeometry, quaternion_to_yaw
 from rover_autonomy.harness.costmaps import add_closed_wall, random_costmap
 from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig
 from rover_autonomy.planning.costs import LETHAL, path_cost
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.planning.ground_truth import footprint_radii, world_costmap
 from rover_autonomy.rover_model import load_rover_model
 from rover_autonomy.worlds import load_world
@@ -232,11 +233,6 @@ def mars_drives(rng: np.random.Generator, goals: int = 8, dt: float = 0.1) -> No
     )
 
 
-def _yaw(q) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
-
-
 def mars_sim_drives(rng: np.random.Generator, goals: int, control_period: float = 0.1) -> None:
     from rover_autonomy.kinematics import wheel_commands
     from rover_autonomy.sim.engine import RoverSim
@@ -267,7 +263,9 @@ def mars_sim_drives(rng: np.random.Generator, goals: int, control_period: float 
         ticks = 0
         while ticks < int(300 / control_period):
             gt = sim.ground_truth()
-            decision = follower.decide((gt.position[0], gt.position[1], _yaw(gt.quaternion)), costmap, geo)
+            decision = follower.decide(
+                (gt.position[0], gt.position[1], quaternion_to_yaw(gt.quaternion)), costmap, geo
+            )
             if decision.status in ("reached", "blocked"):
                 break
             command = wheel_commands(model, decision.vx, decision.wz)

@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 from skimage import data
 
+from rover_autonomy.geometry import quaternion_to_matrix, yaw_to_quaternion
 from rover_autonomy.perception.camera import CameraCalibration
 from rover_autonomy.perception.stereo.matcher import MatcherParams, create_opencv_matcher
 from rover_autonomy.perception.stereo.processor import StereoProcessor
@@ -295,7 +296,6 @@ def simulated_terrain(worlds: list[str]) -> None:
     import math
 
     import mujoco
-    from scipy.spatial.transform import Rotation
 
     from rover_autonomy.bringup.graph import NODES
     from rover_autonomy.resources import worlds_dir
@@ -341,7 +341,7 @@ def simulated_terrain(worlds: list[str]) -> None:
             for heading in (0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi):
                 q = sim.root_qpos
                 sim.data.qpos[q : q + 3] = [x, y, world.terrain_height_at(x, y) + ride_height]
-                sim.data.qpos[q + 3 : q + 7] = [math.cos(heading / 2), 0.0, 0.0, math.sin(heading / 2)]
+                sim.data.qpos[q + 3 : q + 7] = np.roll(yaw_to_quaternion(heading), 1)  # w, x, y, z
                 mujoco.mj_forward(sim.model, sim.data)
                 left, right = sim.render_stereo()
                 true_depth = sim.render_depth("left")
@@ -358,7 +358,7 @@ def simulated_terrain(worlds: list[str]) -> None:
                 points = points[np.linalg.norm(points, axis=1) <= 10.0]
                 truth = sim.ground_truth()
                 in_base = points @ camera_to_base[:3, :3].T + camera_to_base[:3, 3]
-                in_map = in_base @ Rotation.from_quat(truth.quaternion).as_matrix().T + truth.position
+                in_map = in_base @ quaternion_to_matrix(truth.quaternion).T + truth.position
                 surface = world.height_at(in_map[:, 0], in_map[:, 1])
                 height_errors.append(in_map[:, 2] - surface)
         sim.close()

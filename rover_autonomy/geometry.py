@@ -1,10 +1,13 @@
 """Rotations and frame transforms, in one place: REP-103 conventions, ROS quaternion order (x, y, z, w).
 
 Fixed-axis roll, pitch, yaw compose as R = Rz(yaw) Ry(pitch) Rx(roll) [rad]. The closed forms below are
-what the odometry filter, the mapper and the simulator evaluate at every sample; they are exact
-transcriptions of the textbook formulas (tests check each against transforms3d) and faster than a
-general routine, and replays compare outputs bit for bit, so their arithmetic is fixed. Conversions that
-no hot path needs (rotation matrix to quaternion) call transforms3d.
+what the odometry filter, the mapper, the simulator and the synthetic test drives evaluate at every
+sample; they are exact transcriptions of the textbook formulas (tests check each against transforms3d)
+and faster than a general routine, and replays compare outputs bit for bit, so their arithmetic is
+fixed. Conversions that no hot path needs (rotation matrix to quaternion) call transforms3d.
+
+Planar frames: :class:`Pose2D` maps points between a child frame and its parent (odom and map);
+:class:`GridGeometry` maps points to the cells of an axis-aligned grid (costmaps, OccupancyGrid).
 """
 
 from __future__ import annotations
@@ -70,6 +73,17 @@ def quaternion_to_matrix(q) -> np.ndarray:
     )
 
 
+def matrix_to_rpy(rotation) -> np.ndarray:
+    """(roll, pitch, yaw) [rad] of a (3, 3) rotation matrix, pitch in [-pi/2, pi/2]."""
+    return np.array(
+        [
+            math.atan2(rotation[2, 1], rotation[2, 2]),
+            -math.asin(max(-1.0, min(1.0, rotation[2, 0]))),
+            math.atan2(rotation[1, 0], rotation[0, 0]),
+        ]
+    )
+
+
 def matrix_to_quaternion(rotation) -> np.ndarray:
     """Unit quaternion (x, y, z, w) with w >= 0 of a (3, 3) rotation matrix."""
     w, x, y, z = transforms3d.quaternions.mat2quat(np.asarray(rotation, dtype=float)[:3, :3])
@@ -124,8 +138,51 @@ class Pose2D:
             [self.x + c * pts[:, 0] - s * pts[:, 1], self.y + s * pts[:, 0] + c * pts[:, 1]], axis=1
         )
 
-    def to_child(self, x: float, y: float) -> tuple[float, float]:
-        """One point of the parent frame expressed in the child (map -> odom)."""
+    def to_child(self, x: float | np.ndarray, y: float | np.ndarray) -> tuple:
+        """A point of the parent frame expressed in the child (map -> odom); x, y [m] may be arrays."""
         c, s = math.cos(self.yaw), math.sin(self.yaw)
         dx, dy = x - self.x, y - self.y
         return c * dx + s * dy, -s * dx + c * dy
+
+
+@dataclass(frozen=True)
+class GridGeometry:
+    """Where an axis-aligned grid lies in ``frame_id``: cell (row, col) covers
+    [origin_x + col·res, origin_x + (col+1)·res) × [origin_y + row·res, origin_y + (row+1)·res).
+
+    Arrays on the grid index as ``costs[row, col]`` = ``costs[y, x]`` (the OccupancyGrid order).
+    resolution: cell size [m]; origin_x, origin_y: the corner of cell (0, 0) [m]. Raises ValueError when
+    the resolution is not positive, the origin not finite or the grid empty.
+    """
+
+    resolution: float
+    origin_x: float
+    origin_y: float
+    height: int  # rows (y)
+    width: int  # columns (x)
+    frame_id: str = "odom"
+
+    def __post_init__(self):
+        if not (math.isfinite(self.resolution) and self.resolution > 0):
+            raise ValueError(f"resolution must be > 0, got {self.resolution}")
+        if not (math.isfinite(self.origin_x) and math.isfinite(self.origin_y)):
+            raise ValueError("origin must be finite")
+        if self.height <= 0 or self.width <= 0:
+            raise ValueError(f"grid must be non-empty, got {self.height}x{self.width}")
+
+    def to_cell(self, x: float, y: float) -> tuple[int, int] | None:
+        """(row, col) of the cell holding the point, or None if outside the grid or not finite."""
+        if not (math.isfinite(x) and math.isfinite(y)):
+            return None
+        col = math.floor((x - self.origin_x) / self.resolution)
+        row = math.floor((y - self.origin_y) / self.resolution)
+        if 0 <= row < self.height and 0 <= col < self.width:
+            return row, col
+        return None
+
+    def cell_centres(self, cells: np.ndarray) -> np.ndarray:
+        """(N, 2) (x, y) of the centres of (N, 2) (row, col) cells [m]."""
+        cells = np.asarray(cells).reshape(-1, 2)
+        x = self.origin_x + (cells[:, 1] + 0.5) * self.resolution
+        y = self.origin_y + (cells[:, 0] + 0.5) * self.resolution
+        return np.column_stack([x, y])

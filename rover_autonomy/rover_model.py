@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.resources import config_path
 
 
@@ -241,20 +242,6 @@ class RoverModel:
             return math.inf
         widest = max(abs(w.y) for w in self.steerable_wheels)
         return max(steer_xs) / math.tan(limit) + widest
-
-
-def rpy_to_matrix(roll: float, pitch: float, yaw: float) -> np.ndarray:
-    """Rotation matrix of fixed-axis roll, pitch, yaw (REP-103: R = Rz(yaw) Ry(pitch) Rx(roll))."""
-    cr, sr = math.cos(roll), math.sin(roll)
-    cp, sp = math.cos(pitch), math.sin(pitch)
-    cy, sy = math.cos(yaw), math.sin(yaw)
-    return np.array(
-        [
-            [cy * cp, cy * sp * sr - sy * cr, cy * sp * cr + sy * sr],
-            [sy * cp, sy * sp * sr + cy * cr, sy * sp * cr - cy * sr],
-            [-sp, cp * sr, cp * cr],
-        ]
-    )
 
 
 def _rotate_about_y(point: np.ndarray, pivot: tuple[float, float, float], angle: float) -> np.ndarray:

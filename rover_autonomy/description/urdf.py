@@ -36,7 +36,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.geometry import rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 # Rate of the ground-truth odometry published by Gazebo [Hz], as the embedded simulator's default.
 GROUND_TRUTH_RATE = 50.0

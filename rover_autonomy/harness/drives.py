@@ -20,8 +20,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial.transform import Rotation
 
+from rover_autonomy.geometry import matrix_to_rpy, rpy_to_matrix
 from rover_autonomy.kinematics import wheel_commands
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 class Terrain:
@@ -109,16 +110,6 @@ def attitude_on_terrain(terrain: Terrain, x: float, y: float, yaw: float) -> np.
     forward = np.array([c, s, -(normal[0] * c + normal[1] * s) / normal[2]])
     forward /= np.linalg.norm(forward)
     return np.column_stack([forward, np.cross(normal, forward), normal])
-
-
-def matrix_to_rpy(rotation: np.ndarray) -> np.ndarray:
-    return np.array(
-        [
-            math.atan2(rotation[2, 1], rotation[2, 2]),
-            -math.asin(max(-1.0, min(1.0, rotation[2, 0]))),
-            math.atan2(rotation[1, 0], rotation[0, 0]),
-        ]
-    )
 
 
 def _command_profile(

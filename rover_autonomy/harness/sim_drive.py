@@ -10,18 +10,18 @@ reaches the odometry ``visual_latency`` later, as it would from the nodes. Used 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from rover_autonomy.control.base_controller import BaseController
 from rover_autonomy.control.parameters import limits_from
+from rover_autonomy.geometry import quaternion_to_yaw, rpy_to_matrix
 from rover_autonomy.odometry.calibration import TRUTH
 from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.estimator import PlanarWheelOdometry, WheelOdometry
 from rover_autonomy.odometry.inputs import IMU, JOINTS
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 def sim_available() -> bool:
@@ -43,11 +43,6 @@ class SimRun:
     distance: float = 0.0  # [m] driven (3D)
     stuck_at: float | None = None  # [s] when the drive ended because the rover was wedged (stop_when_stuck)
     visual_steps: list = field(default_factory=list)  # VisualStep per rendered frame (visual drives)
-
-
-def quaternion_yaw(q) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def sim_drive(
@@ -136,7 +131,7 @@ def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuc
     reference = PlanarWheelOdometry(model)
     n, ns = len(model.drive_joints), len(model.steer_joints)
     start = sim.ground_truth()
-    yaw0 = quaternion_yaw(start.quaternion)
+    yaw0 = quaternion_to_yaw(start.quaternion)
     to_odom = rpy_to_matrix(0.0, 0.0, yaw0).T
     ticks = max(1, round((1.0 / model.imu.rate) / sim.config.timestep))
     ends = np.cumsum([step[0] for step in plan])
@@ -169,7 +164,7 @@ def _drive(sim, model, plan, config, record_events, settle_after, stop_when_stuc
             run.stamps.append(t)
             run.estimates.append(estimate)
             run.truth.append(
-                (to_odom @ (truth.position - start.position), quaternion_yaw(truth.quaternion) - yaw0)
+                (to_odom @ (truth.position - start.position), quaternion_to_yaw(truth.quaternion) - yaw0)
             )
             run.planar.append(pose)
             driven = np.abs(sim.drive_setpoint) > 0.5

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rover_autonomy.mapping.poses import pose_matrix
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.geometry import rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 
 @dataclass
@@ -247,7 +247,3 @@ class CloudSimulator:
         keep = noisy > stereo.near_clip
         rays = self.rays_cam[hit][keep]
         return (rays * noisy[keep, None]).astype(np.float32), rays * depth[keep, None]
-
-
-def pose_from_xy_yaw(x: float, y: float, z: float, yaw: float) -> np.ndarray:
-    return pose_matrix((x, y, z), (0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)))

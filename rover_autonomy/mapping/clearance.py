@@ -45,6 +45,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from rover_autonomy.geometry import Pose2D
 from rover_autonomy.rover_model import RoverModel
 
 LETHAL = 100.0
@@ -361,8 +362,8 @@ def plane_exact_suspension(
     matrices = []
     for k, heading in enumerate(headings):
         dx, dy = wheel_offsets[k, :, 1] * resolution, wheel_offsets[k, :, 0] * resolution
-        c, s = math.cos(heading), math.sin(heading)
-        rounded = np.column_stack([np.ones(len(dx)), c * dx + s * dy, -s * dx + c * dy])
+        body_x, body_y = Pose2D(0.0, 0.0, heading).to_child(dx, dy)  # rounded wheels in the body frame
+        rounded = np.column_stack([np.ones(len(dx)), body_x, body_y])
         correction = np.eye(len(dx)) + (nominal - rounded) @ np.linalg.pinv(rounded)
         matrices.append(geometry.suspension @ correction)
     return np.ascontiguousarray(matrices)

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from rover_autonomy.geometry import GridGeometry
+
 # Layers written by fusion: elevation [m], variance [m²], count [points fused], time [s since t0_ns],
 # horizontal_sigma [m] (finest horizontal error of the points a cell was measured with).
 FUSION_LAYERS = ("elevation", "variance", "count", "time", "horizontal_sigma")
@@ -49,6 +51,11 @@ class ElevationMap:
     def origin(self) -> np.ndarray:
         """(x, y) of the corner of cell (0, 0) [m]."""
         return self.origin_index * self.resolution
+
+    def geometry(self, frame_id: str = "odom") -> GridGeometry:
+        """The window as it lies now, in ``frame_id``: the geometry of the costmap published from it."""
+        x, y = (float(v) for v in self.origin)
+        return GridGeometry(self.resolution, x, y, *self.shape, frame_id=frame_id)
 
     @property
     def centre(self) -> np.ndarray:

@@ -20,7 +20,6 @@ from rover_autonomy.mapping.parameters import NODE_NAME, PARAMETERS
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
-    GridGeometry,
     array_to_grid,
     arrays_to_pointcloud,
     odometry_to_data,
@@ -119,10 +118,7 @@ class TerrainMapperNode(RoverNode):
         start = time.perf_counter()
         costs = self.mapper.update_traversability()
         grid = self.mapper.grid
-        geometry = GridGeometry(
-            grid.resolution, float(grid.origin[0]), float(grid.origin[1]), self.params.frame_id
-        )
-        self.costmap_pub.publish(array_to_grid(costs, geometry, stamp_ns))
+        self.costmap_pub.publish(array_to_grid(costs, grid.geometry(self.params.frame_id), stamp_ns))
         known = grid.known
         x, y = grid.cell_centres()
         rows, cols = np.nonzero(known)

@@ -12,11 +12,12 @@ Quaternions are (x, y, z, w).
 from __future__ import annotations
 
 import bisect
-import math
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
+
+from rover_autonomy.geometry import pose_matrix, rotation_angle, slerp
 
 
 class Lookup(Enum):
@@ -38,40 +39,6 @@ class JumpLimits:
     speed: float = 2.0  # [m/s]
     angle: float = 0.5  # [rad] allowed beyond yaw_rate·dt
     yaw_rate: float = 2.0  # [rad/s]
-
-
-def quaternion_to_matrix(q) -> np.ndarray:
-    x, y, z, w = q
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ]
-    )
-
-
-def slerp(q0: np.ndarray, q1: np.ndarray, fraction: float) -> np.ndarray:
-    dot = float(np.dot(q0, q1))
-    if dot < 0:  # shortest arc
-        q1, dot = -q1, -dot
-    if dot > 0.9995:
-        q = q0 + fraction * (q1 - q0)
-    else:
-        theta = math.acos(dot)
-        q = (math.sin((1 - fraction) * theta) * q0 + math.sin(fraction * theta) * q1) / math.sin(theta)
-    return q / np.linalg.norm(q)
-
-
-def rotation_angle(q0: np.ndarray, q1: np.ndarray) -> float:
-    return 2 * math.acos(min(1.0, abs(float(np.dot(q0, q1)))))
-
-
-def pose_matrix(position, quaternion) -> np.ndarray:
-    transform = np.eye(4)
-    transform[:3, :3] = quaternion_to_matrix(quaternion)
-    transform[:3, 3] = position
-    return transform
 
 
 class PoseBuffer:

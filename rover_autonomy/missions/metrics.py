@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from rover_autonomy.geometry import Pose2D
+
 # Why a mission failed, in the words report.json uses.
 TIMEOUT = "timeout"
 BODY_CONTACT = "body contact"
@@ -26,14 +28,6 @@ def tilt_deg(quaternion: np.ndarray) -> float:
     x, y, _, _ = quaternion
     cos_tilt = 1.0 - 2.0 * (x * x + y * y)
     return math.degrees(math.acos(max(-1.0, min(1.0, cos_tilt))))
-
-
-def to_map(odom_xy: np.ndarray, map_to_odom: tuple[float, float, float]) -> np.ndarray:
-    """Odometry-frame points (N, 2) expressed in map, given map -> odom as (x, y, yaw)."""
-    x0, y0, yaw = map_to_odom
-    c, s = math.cos(yaw), math.sin(yaw)
-    pts = np.asarray(odom_xy, dtype=float).reshape(-1, 2)
-    return np.stack([x0 + c * pts[:, 0] - s * pts[:, 1], y0 + s * pts[:, 0] + c * pts[:, 1]], axis=1)
 
 
 @dataclass
@@ -98,7 +92,7 @@ class MissionLog:
         duration_sim = self.truth[-1][0] - self.truth[0][0] if len(self.truth) > 1 else 0.0
         drift = None
         if self.odometry and self.truth and distance > 0:
-            odom_final = to_map(np.array(self.odometry[-1][1:3]), self.map_to_odom)[0]
+            odom_final = Pose2D(*self.map_to_odom).to_parent(self.odometry[-1][1:3])[0]
             drift = 100.0 * float(np.hypot(*(odom_final - np.array(self.truth[-1][1:3])))) / distance
         latency = np.array(self.latencies_ms)
         return {

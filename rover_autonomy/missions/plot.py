@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rover_autonomy.missions.metrics import MissionLog, to_map
+from rover_autonomy.geometry import Pose2D
+from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.worlds.preview import hillshade
 from rover_autonomy.worlds.world import Sun, World
 
@@ -29,6 +30,7 @@ def plot_mission(
     grid = world.grid
     step = max(1, math.ceil(grid.shape[0] / max_pixels))
     shade = hillshade(world.surface[::step, ::step], grid.resolution * step, Sun(world.sun.azimuth, 45.0))
+    odom_in_map = Pose2D(*log.map_to_odom)
     everything = [np.array([log.map_to_odom[:2], log.goal])]
     if log.truth:
         everything.append(np.array([row[1:3] for row in log.truth]))
@@ -42,19 +44,19 @@ def plot_mission(
         costs, resolution, ox, oy = costmap
         rows, cols = costs.shape
         cx, cy = np.meshgrid(ox + resolution * np.arange(cols + 1), oy + resolution * np.arange(rows + 1))
-        corners = to_map(np.stack([cx.ravel(), cy.ravel()], axis=1), log.map_to_odom)
+        corners = odom_in_map.to_parent(np.stack([cx.ravel(), cy.ravel()], axis=1))
         mx, my = corners[:, 0].reshape(cx.shape), corners[:, 1].reshape(cy.shape)
         known = np.ma.masked_less(costs.astype(float), 0)
         mesh = ax.pcolormesh(mx, my, known, cmap="RdYlGn_r", vmin=0, vmax=100, alpha=0.45, shading="flat")
         fig.colorbar(mesh, ax=ax, fraction=0.04, pad=0.02, label="rover-centre cost (100 lethal)")
     for i, plan in enumerate(log.plans):
-        pts = to_map(plan, log.map_to_odom)
+        pts = odom_in_map.to_parent(plan)
         ax.plot(pts[:, 0], pts[:, 1], color="tab:blue", lw=0.8, alpha=0.35 if i < len(log.plans) - 1 else 1.0)
     if log.truth:
         truth = np.array([row[1:3] for row in log.truth])
         ax.plot(truth[:, 0], truth[:, 1], color="black", lw=1.8, label="driven (ground truth)")
     if log.odometry:
-        odom = to_map(np.array([row[1:3] for row in log.odometry]), log.map_to_odom)
+        odom = odom_in_map.to_parent(np.array([row[1:3] for row in log.odometry]))
         ax.plot(odom[:, 0], odom[:, 1], color="tab:orange", lw=1.2, ls="--", label="odometry")
     ax.plot([], [], color="tab:blue", lw=0.8, label="plans (last solid)")
     x0, y0, _ = log.map_to_odom

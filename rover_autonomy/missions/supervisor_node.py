@@ -24,6 +24,7 @@ from std_msgs.msg import String
 from visualization_msgs.msg import MarkerArray
 
 from rover_autonomy.contract import NavigationState, parse_state
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.missions.metrics import MissionLog
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
@@ -32,7 +33,6 @@ from rover_autonomy.ros_common.conversions import (
     make_pose_stamped,
     odometry_to_data,
     stamp_to_ns,
-    yaw_to_quaternion,
 )
 
 # navigation/state while a plan is followed

@@ -24,7 +24,7 @@ from enum import IntEnum
 
 import numpy as np
 
-from rover_autonomy.rover_model import rpy_to_matrix
+from rover_autonomy.geometry import rpy_to_matrix
 
 
 class State(IntEnum):

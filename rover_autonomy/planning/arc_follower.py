@@ -30,8 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL
-from rover_autonomy.planning.global_planner import GridGeometry
 
 HAZARD = "hazard"  # reasons of stops caused by the terrain begin with this: the planner replans on them
 

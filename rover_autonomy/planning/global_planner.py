@@ -23,11 +23,12 @@ Replanning (``replan``) reuses the previous plan where that is provably or bound
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from scipy import ndimage
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL, CostModel, path_cost
 from rover_autonomy.planning.grid_search import (
     NO_POTENTIALS,
@@ -38,45 +39,6 @@ from rover_autonomy.planning.grid_search import (
 )
 
 
-@dataclass(frozen=True)
-class GridGeometry:
-    """Axis-aligned grid: cell (row, col) covers [x0 + col·res, x0 + (col+1)·res) × the same in y.
-
-    resolution: cell size [m]; origin_x, origin_y: world position of the corner of cell (0, 0) [m]
-    """
-
-    resolution: float
-    origin_x: float
-    origin_y: float
-    height: int  # rows (y)
-    width: int  # columns (x)
-
-    def __post_init__(self):
-        if not (math.isfinite(self.resolution) and self.resolution > 0):
-            raise ValueError(f"resolution must be > 0, got {self.resolution}")
-        if not (math.isfinite(self.origin_x) and math.isfinite(self.origin_y)):
-            raise ValueError("origin must be finite")
-        if self.height <= 0 or self.width <= 0:
-            raise ValueError(f"grid must be non-empty, got {self.height}x{self.width}")
-
-    def to_cell(self, x: float, y: float) -> tuple[int, int] | None:
-        """(row, col) of the cell holding the point, or None if outside the grid or not finite."""
-        if not (math.isfinite(x) and math.isfinite(y)):
-            return None
-        col = math.floor((x - self.origin_x) / self.resolution)
-        row = math.floor((y - self.origin_y) / self.resolution)
-        if 0 <= row < self.height and 0 <= col < self.width:
-            return row, col
-        return None
-
-    def cell_centres(self, cells: np.ndarray) -> np.ndarray:
-        """(N, 2) world (x, y) of the centres of (N, 2) (row, col) cells [m]."""
-        cells = np.asarray(cells).reshape(-1, 2)
-        x = self.origin_x + (cells[:, 1] + 0.5) * self.resolution
-        y = self.origin_y + (cells[:, 0] + 0.5) * self.resolution
-        return np.column_stack([x, y])
-
-
 def cover(
     costmap: np.ndarray, geometry: GridGeometry, points: list[tuple[float, float]], margin: float
 ) -> tuple[np.ndarray, GridGeometry]:
@@ -84,7 +46,8 @@ def cover(
 
     A rolling map window is smaller than a rover's traverse: a goal beyond it is planned to through
     unknown terrain (at the unknown cost), as field planners do, and the plan sharpens as the map grows.
-    Cells keep their world position; the grid is returned unchanged when it already holds the points.
+    Cells keep their world position and the grid its frame; the grid is returned unchanged when it
+    already holds the points.
     """
     res = geometry.resolution
     xs = [p[0] for p in points]
@@ -98,7 +61,9 @@ def cover(
         return costmap, geometry
     grown = np.pad(costmap, ((bottom, top), (left, right)), constant_values=-1)
     origin_x, origin_y = geometry.origin_x - left * res, geometry.origin_y - bottom * res
-    return grown, GridGeometry(res, origin_x, origin_y, grown.shape[0], grown.shape[1])
+    return grown, replace(
+        geometry, origin_x=origin_x, origin_y=origin_y, height=grown.shape[0], width=grown.shape[1]
+    )
 
 
 def keep_out(

@@ -23,8 +23,8 @@ import math
 import numpy as np
 from scipy import ndimage
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL
-from rover_autonomy.planning.global_planner import GridGeometry
 from rover_autonomy.rover_model import RoverModel
 
 
@@ -62,5 +62,7 @@ def world_costmap(world, model: RoverModel) -> tuple[np.ndarray, GridGeometry]:
     grid = world.grid
     res = grid.resolution
     costmap = rover_centre_costmap(world.hazard, res, model)
-    geometry = GridGeometry(res, grid.origin[0] - res / 2, grid.origin[1] - res / 2, *grid.shape)
+    geometry = GridGeometry(
+        res, grid.origin[0] - res / 2, grid.origin[1] - res / 2, *grid.shape, frame_id="map"
+    )
     return costmap, geometry

@@ -17,11 +17,11 @@ Pure: rosbags dataclasses and numpy, no ROS import.
 from __future__ import annotations
 
 import hashlib
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
+from rover_autonomy.geometry import Pose2D, quaternion_to_yaw
 from rover_autonomy.replay.bag import TYPESTORE, Bag
 
 # What committed expected outputs hold and regression compares.
@@ -45,17 +45,13 @@ def _stamp(msg) -> int:
     return int(msg.header.stamp.sec) * 1_000_000_000 + int(msg.header.stamp.nanosec)
 
 
-def yaw_of(q) -> float:
-    return math.atan2(2.0 * (q.w * q.z + q.x * q.y), 1.0 - 2.0 * (q.y * q.y + q.z * q.z))
-
-
 def poses(bag: Bag, topic: str) -> np.ndarray:
     """(N, 5) array of stamp [s], x, y, z [m], yaw [rad] from a topic of nav_msgs/Odometry."""
     rows = []
     for message in bag.messages({topic}):
         msg = bag.deserialize(message)
-        p = msg.pose.pose.position
-        rows.append((_stamp(msg) * 1e-9, p.x, p.y, p.z, yaw_of(msg.pose.pose.orientation)))
+        p, q = msg.pose.pose.position, msg.pose.pose.orientation
+        rows.append((_stamp(msg) * 1e-9, p.x, p.y, p.z, quaternion_to_yaw((q.x, q.y, q.z, q.w))))
     return np.array(rows, dtype=float).reshape(-1, 5)
 
 
@@ -105,9 +101,8 @@ def path_length(xy: np.ndarray) -> float:
 
 def _relative(track: np.ndarray, origin: np.ndarray) -> np.ndarray:
     """Positions of ``track`` (N, 5) in the frame of the pose ``origin`` (x, y, z, yaw)."""
-    c, s = math.cos(origin[3]), math.sin(origin[3])
-    dx, dy = track[:, 1] - origin[0], track[:, 2] - origin[1]
-    return np.column_stack((c * dx + s * dy, -s * dx + c * dy, track[:, 3] - origin[2]))
+    x, y = Pose2D(origin[0], origin[1], origin[3]).to_child(track[:, 1], track[:, 2])
+    return np.column_stack((x, y, track[:, 3] - origin[2]))
 
 
 def _interpolate(track: np.ndarray, times: np.ndarray) -> np.ndarray:

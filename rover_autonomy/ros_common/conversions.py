@@ -7,17 +7,15 @@ Quaternions are (x, y, z, w) as in ROS messages.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
-import transforms3d
 from builtin_interfaces.msg import Time
 from geometry_msgs.msg import Pose, PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
-import rover_autonomy.geometry
+from rover_autonomy.geometry import GridGeometry, matrix_to_quaternion, pose_matrix, yaw_to_quaternion
 
 
 class ConversionError(ValueError):
@@ -204,16 +202,6 @@ def points_to_pointcloud(
 # -- occupancy grids -------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class GridGeometry:
-    """Where a grid lies: cell (row 0, col 0) has its corner at (origin_x, origin_y) in frame_id."""
-
-    resolution: float  # [m/cell]
-    origin_x: float  # [m]
-    origin_y: float  # [m]
-    frame_id: str = "odom"
-
-
 def grid_to_array(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
     """(H, W) int8 costs (row = y index, col = x index) and the grid geometry. Rotated origins are refused."""
     info = msg.info
@@ -223,25 +211,32 @@ def grid_to_array(msg: OccupancyGrid) -> tuple[np.ndarray, GridGeometry]:
         raise ConversionError(
             f"occupancy grid data length {data.size} != width x height = {width} x {height}"
         )
-    if not (math.isfinite(info.resolution) and info.resolution > 0):
-        raise ConversionError(f"occupancy grid resolution must be positive, got {info.resolution}")
+    try:
+        geometry = GridGeometry(
+            float(info.resolution),
+            float(info.origin.position.x),
+            float(info.origin.position.y),
+            height,
+            width,
+            msg.header.frame_id,
+        )
+    except ValueError as err:
+        raise ConversionError(f"occupancy grid {err}") from err
     q = info.origin.orientation
     if abs(q.z) > 1e-6 or abs(q.x) > 1e-6 or abs(q.y) > 1e-6:
         raise ConversionError("rotated occupancy grid origins are not supported")
-    geometry = GridGeometry(
-        float(info.resolution),
-        float(info.origin.position.x),
-        float(info.origin.position.y),
-        msg.header.frame_id,
-    )
     return data.reshape(height, width), geometry
 
 
 def array_to_grid(costs: np.ndarray, geometry: GridGeometry, stamp_ns: int = 0) -> OccupancyGrid:
-    """An OccupancyGrid from (H, W) costs in −1 … 100 (row = y index, col = x index)."""
+    """An OccupancyGrid from (H, W) costs in −1 … 100 (row = y index, col = x index) on ``geometry``."""
     costs = np.asarray(costs)
     if costs.ndim != 2:
         raise ConversionError(f"costs must be 2-D, got shape {costs.shape}")
+    if costs.shape != (geometry.height, geometry.width):
+        raise ConversionError(
+            f"costs of shape {costs.shape} do not fit a {geometry.height}x{geometry.width} grid"
+        )
     if costs.size and (costs.min() < -1 or costs.max() > 100):
         raise ConversionError(f"costs must lie in -1 … 100, got {costs.min()} … {costs.max()}")
     msg = OccupancyGrid()
@@ -258,16 +253,6 @@ def array_to_grid(costs: np.ndarray, geometry: GridGeometry, stamp_ns: int = 0) 
 
 
 # -- poses and odometry ----------------------------------------------------------------------------
-
-
-def yaw_to_quaternion(yaw: float) -> np.ndarray:
-    """(x, y, z, w) of a rotation about z."""
-    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
-
-
-def quaternion_to_yaw(q: np.ndarray) -> float:
-    x, y, z, w = q
-    return math.atan2(2 * (w * z + x * y), 1 - 2 * (y * y + z * z))
 
 
 def pose_to_arrays(pose: Pose) -> tuple[np.ndarray, np.ndarray]:
@@ -293,16 +278,13 @@ def arrays_to_pose(position, quaternion) -> Pose:
 
 def pose_to_matrix(pose: Pose) -> np.ndarray:
     """4x4 homogeneous transform of a pose (rejects NaN and zero quaternions)."""
-    position, (x, y, z, w) = pose_to_arrays(pose)
-    transform = np.eye(4)
-    transform[:3, :3] = transforms3d.quaternions.quat2mat((w, x, y, z))
-    transform[:3, 3] = position
-    return transform
+    return pose_matrix(*pose_to_arrays(pose))
 
 
 def matrix_to_pose(transform: np.ndarray) -> Pose:
-    w, x, y, z = transforms3d.quaternions.mat2quat(np.asarray(transform)[:3, :3])
-    return arrays_to_pose(np.asarray(transform)[:3, 3], (x, y, z, w))
+    """The pose of a 4x4 homogeneous transform (quaternion with w >= 0)."""
+    transform = np.asarray(transform)
+    return arrays_to_pose(transform[:3, 3], matrix_to_quaternion(transform))
 
 
 def make_pose_stamped(position, quaternion, stamp_ns: int, frame_id: str) -> PoseStamped:
@@ -401,7 +383,7 @@ def points_to_path(points: np.ndarray, stamp_ns: int, frame_id: str) -> Path:
     heading = np.arctan2(*np.diff(points, axis=0)[:, ::-1].T) if len(points) > 1 else np.zeros(0)
     heading = np.append(heading, heading[-1] if heading.size else 0.0)
     msg.poses = [
-        make_pose_stamped((x, y, 0.0), rover_autonomy.geometry.yaw_to_quaternion(yaw), stamp_ns, frame_id)
+        make_pose_stamped((x, y, 0.0), yaw_to_quaternion(yaw), stamp_ns, frame_id)
         for (x, y), yaw in zip(points.tolist(), heading.tolist(), strict=True)
     ]
     return msg

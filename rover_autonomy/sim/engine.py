@@ -17,6 +17,7 @@ import mujoco
 import numpy as np
 from numba import njit
 
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.rover_model import RoverModel
 from rover_autonomy.sim import rover_mjcf
 from rover_autonomy.sim.scene import ROVER_PREFIX, SimWorld, WorldError, compose
@@ -263,7 +264,7 @@ class RoverSim:
         )
         q = self.root_qpos
         d.qpos[q : q + 3] = [x, y, ground + self.config.spawn_height]
-        d.qpos[q + 3 : q + 7] = [math.cos(yaw / 2), 0.0, 0.0, math.sin(yaw / 2)]
+        d.qpos[q + 3 : q + 7] = np.roll(yaw_to_quaternion(yaw), 1)  # MuJoCo's order: w, x, y, z
         d.qvel[:] = 0.0
         mujoco.mj_forward(self.model, d)
 

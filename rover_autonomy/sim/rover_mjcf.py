@@ -28,7 +28,8 @@ import math
 import mujoco
 import numpy as np
 
-from rover_autonomy.rover_model import RoverModel, rpy_to_matrix
+from rover_autonomy.geometry import rpy_to_matrix
+from rover_autonomy.rover_model import RoverModel
 
 # Collision bits: rover parts touch the world (bit 0) but never each other.
 ROVER_CONTYPE = 2

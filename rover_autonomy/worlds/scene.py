@@ -28,13 +28,13 @@ shading and rock shadows vary across tiles, so block matching locks on without a
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 from scipy import ndimage
 
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.worlds.planets import Planet
 from rover_autonomy.worlds.rocks import PROTOTYPE_COUNT, prototypes
 
@@ -178,11 +178,11 @@ def scene_xml(
         f'    <geom name="terrain" type="hfield" hfield="terrain" pos="{_f(centre[0])} {_f(centre[1])} {z_min:.6f}" material="regolith" friction="0.8 0.02 0.001"/>',
     ]
     for i, rock in enumerate(rocks):
-        yaw = float(rock["yaw"])
+        _, _, z, w = yaw_to_quaternion(float(rock["yaw"]))
         lines.append(
             f'    <geom name="rock_{i:05d}" type="mesh" mesh="rock_{i:05d}" material="rock" friction="0.9 0.02 0.001" '
             f'pos="{_f(rock["x"])} {_f(rock["y"])} {_f(rock["z"])}" '
-            f'quat="{math.cos(yaw / 2):.6f} 0 0 {math.sin(yaw / 2):.6f}"/>'
+            f'quat="{w:.6f} 0 0 {z:.6f}"/>'
         )
     lines += ["  </worldbody>", "</mujoco>", ""]
     return "\n".join(lines)

@@ -4,10 +4,10 @@ import math
 
 import numpy as np
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.harness.drives import Segment, WavyTerrain, joint_message, synthesise
 from rover_autonomy.odometry.calibration import TRUTH
 from rover_autonomy.odometry.inputs import IMU, JOINTS
-from rover_autonomy.rover_model import rpy_to_matrix
 
 MARS = 3.711
 

@@ -19,8 +19,9 @@ from rosgraph_msgs.msg import Clock
 from sensor_msgs.msg import CameraInfo, Imu, JointState
 
 from rover_autonomy.contract import TOPICS
+from rover_autonomy.geometry import Pose2D, rpy_to_matrix, yaw_to_quaternion
 from rover_autonomy.replay.bag import TYPESTORE, BagWriter, ros_type
-from rover_autonomy.ros_common.conversions import array_to_image, ns_to_stamp
+from rover_autonomy.ros_common.conversions import array_to_image, arrays_to_pose, ns_to_stamp
 
 WHEEL_RADIUS, TRACK = 0.1, 1.0  # as test/helpers/nodes/replay_stack_node.py
 SPEED, YAW_RATE = 0.3, 0.1  # [m/s], [rad/s]
@@ -56,8 +57,7 @@ def mission_messages(duration=2.0, rate=50.0, camera_rate=5.0, seed=7, clock=Tru
         x, y, yaw = truth(t)
         gt = Odometry()
         gt.header.stamp, gt.header.frame_id, gt.child_frame_id = ns_to_stamp(stamp), "map", "base_link"
-        gt.pose.pose.position.x, gt.pose.pose.position.y = x, y
-        gt.pose.pose.orientation.z, gt.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+        gt.pose.pose = arrays_to_pose((x, y, 0.0), yaw_to_quaternion(yaw))
         out.append(("ground_truth/odom", stamp, stamp + 1_000_000, gt))
         if clock:
             out.append(("/clock", stamp, stamp, Clock(clock=ns_to_stamp(stamp))))
@@ -130,18 +130,14 @@ def stack_messages(duration=2.0, rate=50.0, costmap_rate=2.0):
     from nav_msgs.msg import OccupancyGrid
 
     out = []
-    x0, y0, yaw0 = truth(0.0)
-    c, s = math.cos(yaw0), math.sin(yaw0)
+    start = Pose2D(*truth(0.0))
     for i in range(int(duration * rate)):
         t = i / rate
         stamp = START_NS + round(t * 1e9)
         x, y, yaw = truth(t)
         odom = Odometry()
         odom.header.stamp, odom.header.frame_id, odom.child_frame_id = ns_to_stamp(stamp), "odom", "base_link"
-        odom.pose.pose.position.x = c * (x - x0) + s * (y - y0)
-        odom.pose.pose.position.y = -s * (x - x0) + c * (y - y0)
-        rel = yaw - yaw0
-        odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = math.sin(rel / 2), math.cos(rel / 2)
+        odom.pose.pose = arrays_to_pose((*start.to_child(x, y), 0.0), yaw_to_quaternion(yaw - start.yaw))
         out.append(("odom", stamp, stamp + 2_000_000, odom))
         if i % round(rate / costmap_rate) == 0:
             costs = np.zeros((120, 120), np.int8)
@@ -178,7 +174,7 @@ def render_ground(model, side: str, t: float, focal: float, width=320, height=24
     Each pixel averages ``supersample``² rays."""
     x, y, yaw = truth(t)
     base = np.eye(4)
-    base[:2, :2] = [[math.cos(yaw), -math.sin(yaw)], [math.sin(yaw), math.cos(yaw)]]
+    base[:2, :2] = rpy_to_matrix(0.0, 0.0, yaw)[:2, :2]
     base[:2, 3] = x, y  # base_link lies on the ground plane (config/rover.yaml)
     camera = base @ model.stereo.camera_to_base(side)
     offsets = (np.arange(supersample) + 0.5) / supersample - 0.5

@@ -4,7 +4,6 @@ rover_sim runs in its own process (as a launch would); the controller and the od
 in this process. cmd_vel is stamped with sim time (as the path follower stamps it with odometry).
 """
 
-import math
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ from rclpy.parameter import Parameter
 from std_msgs.msg import Float32
 
 from rover_autonomy.control.node import BaseControllerNode
+from rover_autonomy.geometry import Pose2D, quaternion_to_yaw
 from rover_autonomy.harness.sim_drive import sim_available
 from rover_autonomy.odometry.node import WheelOdometryNode
 from rover_autonomy.ros_common import qos
@@ -68,10 +68,10 @@ def test_cmd_vel_drives_the_simulated_rover_and_odometry_follows_ground_truth(ro
         moved = end_truth.position - start_truth.position
         distance = float(np.linalg.norm(moved[:2]))
         assert distance > 1.5  # the controller drove the rover (0.3 m/s less ramps and steering)
-        yaw_start = 2 * math.atan2(start_truth.quaternion[2], start_truth.quaternion[3])
         # Truth in the odom frame (the start pose), against the odometry since the same instant.
-        c, s = math.cos(-yaw_start), math.sin(-yaw_start)
-        truth_odom = np.array([c * moved[0] - s * moved[1], s * moved[0] + c * moved[1]])
+        truth_odom = np.array(
+            Pose2D(0.0, 0.0, quaternion_to_yaw(start_truth.quaternion)).to_child(*moved[:2])
+        )
         estimate = end_odom.position[:2] - start_odom.position[:2]
         assert np.linalg.norm(estimate - truth_odom) < 0.05 * distance
         assert abs(end_truth.linear[0]) < 0.02  # stopped after the command timeout

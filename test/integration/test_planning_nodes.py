@@ -12,20 +12,19 @@ from std_msgs.msg import Bool, String
 from std_srvs.srv import Trigger
 
 from rover_autonomy.contract import PLAN_STATUS_TOPIC
+from rover_autonomy.geometry import GridGeometry, yaw_to_quaternion
 from rover_autonomy.planning.follower.node import PathFollowerNode
 from rover_autonomy.planning.planner.node import PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
-    GridGeometry,
     OdometryData,
     array_to_grid,
     data_to_odometry,
     make_pose_stamped,
-    yaw_to_quaternion,
 )
 
 RES = 0.1
-GEOMETRY = GridGeometry(RES, -10.0, -10.0, "odom")  # 20 m × 20 m around the odom origin
+GEOMETRY = GridGeometry(RES, -10.0, -10.0, 200, 200, "odom")  # 20 m × 20 m around the odom origin
 
 
 class Rig:

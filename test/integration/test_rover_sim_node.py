@@ -20,9 +20,10 @@ from sensor_msgs.msg import CameraInfo, Image, Imu, JointState
 from std_msgs.msg import Float64MultiArray
 from visualization_msgs.msg import MarkerArray
 
+from rover_autonomy.geometry import quaternion_to_yaw
 from rover_autonomy.kinematics import wheel_commands
 from rover_autonomy.ros_common import qos
-from rover_autonomy.ros_common.conversions import image_to_array, ns_to_stamp, quaternion_to_yaw, stamp_to_ns
+from rover_autonomy.ros_common.conversions import image_to_array, ns_to_stamp, stamp_to_ns
 from rover_autonomy.rover_model import load_rover_model
 from rover_autonomy.sim.engine import RoverSim, SimConfig
 from rover_autonomy.sim.scene import resolve_world

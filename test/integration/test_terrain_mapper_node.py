@@ -10,6 +10,7 @@ from nav_msgs.msg import OccupancyGrid, Odometry
 from rclpy.parameter import Parameter
 from sensor_msgs.msg import PointCloud2
 
+from rover_autonomy.geometry import yaw_to_quaternion
 from rover_autonomy.mapping.node import TerrainMapperNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
@@ -57,7 +58,7 @@ def odometry(stamp_ns, x=0.0, y=0.0, yaw=0.0, frame="odom"):
             frame_id=frame,
             child_frame_id="base_link",
             position=np.array([x, y, 0.0]),
-            quaternion=np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)]),
+            quaternion=yaw_to_quaternion(yaw),
             linear=np.zeros(3),
             angular=np.zeros(3),
             pose_covariance=np.eye(6) * 1e-3,

@@ -11,12 +11,13 @@ from rclpy.parameter import Parameter
 from sensor_msgs.msg import Imu, JointState
 from std_msgs.msg import Float32
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.harness.drives import PlaneTerrain, Segment, joint_message, replay, synthesise
 from rover_autonomy.odometry.estimator import WheelOdometry
 from rover_autonomy.odometry.node import PARAMETERS, WheelOdometryNode, config_from
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import matrix_to_pose, odometry_to_data, sec_to_stamp
-from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
+from rover_autonomy.rover_model import load_rover_model
 
 
 class Rover:

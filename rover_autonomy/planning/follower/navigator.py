@@ -31,6 +31,7 @@ from rover_autonomy.contract import (
     format_state,
     parse_plan_status,
 )
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.actions import Healthy, Warn, collects_actions
 from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.follower.recovery import (
@@ -40,7 +41,6 @@ from rover_autonomy.planning.follower.recovery import (
     StuckMonitor,
     reverse_clearance,
 )
-from rover_autonomy.planning.global_planner import GridGeometry
 from rover_autonomy.rover_model import RoverModel
 
 Pose = tuple[float, float, float]  # x, y [m], yaw [rad] in odom

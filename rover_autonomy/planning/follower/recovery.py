@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.arc_follower import cost_at
 from rover_autonomy.planning.costs import LETHAL
-from rover_autonomy.planning.global_planner import GridGeometry
 
 
 @dataclass(frozen=True)

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from rover_autonomy.contract import CANCELLED, NavigationState, PlanStatus, format_state, parse_state
-from rover_autonomy.geometry import Pose2D
+from rover_autonomy.geometry import GridGeometry, Pose2D
 from rover_autonomy.planning.actions import Healthy, Info, Warn, collects_actions
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, PlanResult, cover, keep_out
+from rover_autonomy.planning.global_planner import GlobalPlanner, PlanResult, cover, keep_out
 
 NO_COSTMAP_YET = "no costmap received yet"
 NO_ODOMETRY_YET = "no odometry received yet"

@@ -19,12 +19,13 @@ from geometry_msgs.msg import PoseStamped
 from nav_msgs.msg import OccupancyGrid, Odometry, Path
 from sensor_msgs.msg import Image, JointState, PointCloud2
 
+from rover_autonomy.geometry import GridGeometry, yaw_to_quaternion
 from rover_autonomy.parameters import ParamSpec
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
-    GridGeometry,
     array_to_grid,
     arrays_to_pointcloud,
+    arrays_to_pose,
     image_to_array,
     ns_to_stamp,
     stamp_to_ns,
@@ -89,8 +90,7 @@ class ReplayStackNode(RoverNode):
         odom = Odometry()
         odom.header.stamp = ns_to_stamp(stamp)
         odom.header.frame_id, odom.child_frame_id = "odom", "base_link"
-        odom.pose.pose.position.x, odom.pose.pose.position.y = x, y
-        odom.pose.pose.orientation.z, odom.pose.pose.orientation.w = math.sin(yaw / 2), math.cos(yaw / 2)
+        odom.pose.pose = arrays_to_pose((x, y, 0.0), yaw_to_quaternion(yaw))
         self._jitter()
         self.odom_pub.publish(odom)
 
@@ -120,7 +120,7 @@ class ReplayStackNode(RoverNode):
             costs = np.round(blocks(image_to_array(msg).astype(np.float32)) * (100.0 / 255.0)).astype(np.int8)
             costs[costs < 4] = -1
             origin = (round(self.pose[1], 1) - 1.0, round(self.pose[2], 1) - 1.0)
-            self.costmap_pub.publish(array_to_grid(costs, GridGeometry(0.1, *origin), stamp))
+            self.costmap_pub.publish(array_to_grid(costs, GridGeometry(0.1, *origin, *costs.shape), stamp))
 
     def on_goal(self, msg: PoseStamped):
         start = (0.0, 0.0) if self.pose is None else self.pose[1:3]

@@ -19,8 +19,9 @@ from rover_autonomy.description.urdf import (
     build_urdf,
     rods_inertial,
 )
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.resources import config_path
-from rover_autonomy.rover_model import load_rover_model, parse_rover_model, rpy_to_matrix
+from rover_autonomy.rover_model import load_rover_model, parse_rover_model
 
 MODEL = load_rover_model()
 CONTROLLERS = "/opt/share/rover_autonomy/config/ros2_controllers.yaml"

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 
+from rover_autonomy.geometry import matrix_to_rpy, yaw_to_quaternion
 from rover_autonomy.mapping import clearance
 from rover_autonomy.mapping.fusion import FusionSettings, StereoNoiseModel, fuse_points
 from rover_autonomy.mapping.grid import ElevationMap
@@ -16,10 +17,6 @@ from rover_autonomy.rover_model import load_rover_model
 
 MODEL = load_rover_model()
 SECOND = 1_000_000_000
-
-
-def yaw_quaternion(yaw):
-    return np.array([0.0, 0.0, math.sin(yaw / 2), math.cos(yaw / 2)])
 
 
 # -- grid ------------------------------------------------------------------------------------------
@@ -47,18 +44,18 @@ def test_move_keeps_data_fixed_in_the_map_frame():
 def test_pose_buffer_interpolates_waits_and_refuses():
     poses = PoseBuffer(max_age_ns=5 * SECOND, max_gap_ns=SECOND // 2)
     assert poses.lookup(0)[0] is Lookup.WAIT
-    poses.add(SECOND, (0.0, 0.0, 0.0), yaw_quaternion(0.0))
-    poses.add(SECOND + SECOND // 5, (0.2, 0.0, 0.0), yaw_quaternion(0.2))
+    poses.add(SECOND, (0.0, 0.0, 0.0), yaw_to_quaternion(0.0))
+    poses.add(SECOND + SECOND // 5, (0.2, 0.0, 0.0), yaw_to_quaternion(0.2))
     status, transform = poses.lookup(SECOND + SECOND // 10)
     assert status is Lookup.OK
     assert np.allclose(transform[:3, 3], (0.1, 0, 0))
-    assert math.isclose(math.atan2(transform[1, 0], transform[0, 0]), 0.1, abs_tol=1e-9)
+    assert math.isclose(matrix_to_rpy(transform[:3, :3])[2], 0.1, abs_tol=1e-9)
     assert poses.lookup(2 * SECOND)[0] is Lookup.WAIT
     assert poses.lookup(SECOND - 1)[0] is Lookup.TOO_OLD
-    assert poses.add(SECOND, (0.0, 0.0, 0.0), yaw_quaternion(0.0)) is Added.STALE
-    poses.add(2 * SECOND, (0.5, 0.0, 0.0), yaw_quaternion(0.2))  # 0.8 s after the previous: a gap
+    assert poses.add(SECOND, (0.0, 0.0, 0.0), yaw_to_quaternion(0.0)) is Added.STALE
+    poses.add(2 * SECOND, (0.5, 0.0, 0.0), yaw_to_quaternion(0.2))  # 0.8 s after the previous: a gap
     assert poses.lookup(SECOND + SECOND // 2)[0] is Lookup.GAP
-    assert poses.add(2 * SECOND + SECOND // 10, (5.0, 0.0, 0.0), yaw_quaternion(0.2)) is Added.JUMP
+    assert poses.add(2 * SECOND + SECOND // 10, (5.0, 0.0, 0.0), yaw_to_quaternion(0.2)) is Added.JUMP
     assert len(poses) == 1 and poses.lookup(2 * SECOND)[0] is Lookup.TOO_OLD
 
 
@@ -205,9 +202,9 @@ def test_clouds_wait_for_odometry_and_are_fused_in_stamp_order():
     def run(order):
         mapper = _mapper()
         events = {
-            "odom0": lambda: mapper.add_odometry(0, (0, 0, 0), yaw_quaternion(0)),
-            "odom1": lambda: mapper.add_odometry(SECOND, (0.2, 0, 0), yaw_quaternion(0.1)),
-            "odom2": lambda: mapper.add_odometry(2 * SECOND, (0.4, 0, 0), yaw_quaternion(0.2)),
+            "odom0": lambda: mapper.add_odometry(0, (0, 0, 0), yaw_to_quaternion(0)),
+            "odom1": lambda: mapper.add_odometry(SECOND, (0.2, 0, 0), yaw_to_quaternion(0.1)),
+            "odom2": lambda: mapper.add_odometry(2 * SECOND, (0.4, 0, 0), yaw_to_quaternion(0.2)),
             "cloudA": lambda: mapper.add_cloud(SECOND // 2, MODEL.stereo.left_frame, _flat_cloud(seed=1)),
             "cloudB": lambda: mapper.add_cloud(3 * SECOND // 2, MODEL.stereo.left_frame, _flat_cloud(seed=2)),
         }
@@ -228,8 +225,8 @@ def test_clouds_wait_for_odometry_and_are_fused_in_stamp_order():
 
 def test_bad_clouds_are_dropped_without_touching_the_map():
     mapper = _mapper(max_points=12000, max_pose_wait=2.0)
-    mapper.add_odometry(10 * SECOND, (0, 0, 0), yaw_quaternion(0))
-    mapper.add_odometry(11 * SECOND, (0, 0, 0), yaw_quaternion(0))
+    mapper.add_odometry(10 * SECOND, (0, 0, 0), yaw_to_quaternion(0))
+    mapper.add_odometry(11 * SECOND, (0, 0, 0), yaw_to_quaternion(0))
     left = MODEL.stereo.left_frame
     mapper.add_cloud(10 * SECOND, left, _flat_cloud())
     assert mapper.process() == [10 * SECOND]
@@ -264,23 +261,23 @@ def test_bad_clouds_are_dropped_without_touching_the_map():
 
 def test_clouds_waiting_for_odometry_are_bounded():
     mapper = _mapper(max_pending=3)
-    mapper.add_odometry(0, (0, 0, 0), yaw_quaternion(0))
+    mapper.add_odometry(0, (0, 0, 0), yaw_to_quaternion(0))
     for i in range(1, 6):  # odometry stalls: five clouds wait, the two oldest are dropped
         mapper.add_cloud(i * SECOND // 10, MODEL.stereo.left_frame, _flat_cloud(seed=i))
     assert mapper.pending == 3 and [e.key for e in mapper.take_events()] == ["queue_full", "queue_full"]
-    mapper.add_odometry(SECOND, (0, 0, 0), yaw_quaternion(0))
+    mapper.add_odometry(SECOND, (0, 0, 0), yaw_to_quaternion(0))
     assert mapper.process() == [3 * SECOND // 10, 4 * SECOND // 10, 5 * SECOND // 10]
 
 
 def test_pose_jump_clears_the_map():
     mapper = _mapper()
-    mapper.add_odometry(0, (0, 0, 0), yaw_quaternion(0))
-    mapper.add_odometry(SECOND, (0, 0, 0), yaw_quaternion(0))
+    mapper.add_odometry(0, (0, 0, 0), yaw_to_quaternion(0))
+    mapper.add_odometry(SECOND, (0, 0, 0), yaw_to_quaternion(0))
     mapper.add_cloud(SECOND // 2, MODEL.stereo.left_frame, _flat_cloud())
     mapper.process()
     assert mapper.grid.known.any()
     mapper.add_cloud(3 * SECOND // 2, MODEL.stereo.left_frame, _flat_cloud())  # waits across the jump
-    mapper.add_odometry(2 * SECOND, (30.0, 0, 0), yaw_quaternion(0))
+    mapper.add_odometry(2 * SECOND, (30.0, 0, 0), yaw_to_quaternion(0))
     assert mapper.process() == []
     keys = [e.key for e in mapper.take_events()]
     assert keys == ["pose_jump", "too_old"]

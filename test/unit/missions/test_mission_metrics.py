@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 
+from rover_autonomy.geometry import Pose2D
 from rover_autonomy.missions.metrics import (
     BODY_CONTACT,
     NAVIGATION_FAILED,
     TIMEOUT,
     MissionLog,
     tilt_deg,
-    to_map,
 )
 
 LEVEL = np.array([0.0, 0.0, 0.0, 1.0])
@@ -57,4 +57,5 @@ def test_failures_are_named():
 def test_geometry_helpers():
     q = np.array([math.sin(math.radians(10) / 2), 0.0, 0.0, math.cos(math.radians(10) / 2)])
     assert tilt_deg(q) == pytest.approx(10.0)
-    assert to_map(np.array([1.0, 0.0]), (2.0, 3.0, math.pi / 2))[0] == pytest.approx([2.0, 4.0])
+    map_to_odom = (2.0, 3.0, math.pi / 2)  # as MissionLog holds the start pose
+    assert Pose2D(*map_to_odom).to_parent([1.0, 0.0])[0] == pytest.approx([2.0, 4.0])

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 from helpers.odometry import MARS, slope_law
 
+from rover_autonomy.geometry import rpy_to_matrix
 from rover_autonomy.harness.drives import PlaneTerrain, Segment, joint_message, synthesise
 from rover_autonomy.odometry.config import OdometryConfig
 from rover_autonomy.odometry.estimator import WheelOdometry
 from rover_autonomy.odometry.visual_fusion import PoseHistory, VisualIncrement, correct
-from rover_autonomy.rover_model import load_rover_model, rpy_to_matrix
+from rover_autonomy.rover_model import load_rover_model
 
 FRAME_PERIOD = 0.5  # [s] the stereo pair's rate
 LATENCY = 0.3  # [s] from a frame's stamp to its increment reaching the odometry

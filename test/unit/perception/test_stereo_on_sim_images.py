@@ -9,9 +9,9 @@ import math
 import numpy as np
 import pytest
 from scipy.interpolate import RegularGridInterpolator
-from scipy.spatial.transform import Rotation
 
 from rover_autonomy.bringup.graph import NODES
+from rover_autonomy.geometry import quaternion_to_matrix
 from rover_autonomy.perception.camera import CameraCalibration
 from rover_autonomy.perception.stereo.processor import StereoProcessor
 from rover_autonomy.rover_model import load_rover_model
@@ -65,9 +65,9 @@ def test_cloud_of_a_rendered_pair_lies_on_the_terrain():
     points = result.points[:, :3].astype(np.float64)
     points = points[np.linalg.norm(points, axis=1) <= 10.0]
     to_base = stereo.camera_to_base("left")
-    in_map = (points @ to_base[:3, :3].T + to_base[:3, 3]) @ Rotation.from_quat(
+    in_map = (points @ to_base[:3, :3].T + to_base[:3, 3]) @ quaternion_to_matrix(
         truth.quaternion
-    ).as_matrix().T + truth.position
+    ).T + truth.position
     surface = RegularGridInterpolator((ys, xs), heights)(in_map[:, [1, 0]])
     vertical = np.abs(in_map[:, 2] - surface)
     assert len(points) > 100_000

@@ -5,10 +5,11 @@ import math
 import numpy as np
 import pytest
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.harness.costmaps import random_costmap
 from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, cost_at
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.rover_model import load_rover_model
 
 RES = 0.1

@@ -7,9 +7,10 @@ import numpy as np
 import pytest
 from skimage.graph import MCP_Geometric
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.harness.costmaps import add_closed_wall, enclose, random_costmap
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN, CostModel, path_cost
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry
+from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.planning.grid_search import (
     _heuristic_grid,
     astar,
@@ -283,10 +284,11 @@ def test_cover_grows_the_grid_with_unknown_cells_around_far_points():
     from rover_autonomy.planning.global_planner import cover
 
     costs = np.zeros((20, 30), np.int8)
-    geo = GridGeometry(0.5, -5.0, -5.0, 20, 30)
+    geo = GridGeometry(0.5, -5.0, -5.0, 20, 30, frame_id="map")
     same, same_geo = cover(costs, geo, [(1.0, 1.0)], margin=1.0)
     assert same is costs and same_geo == geo
     grown, grown_geo = cover(costs, geo, [(20.0, -9.0)], margin=1.0)
+    assert grown_geo.frame_id == "map" and grown.shape == (grown_geo.height, grown_geo.width)
     assert grown_geo.to_cell(20.0, -9.0) is not None and grown_geo.to_cell(20.9, -9.9) is not None
     # Old cells keep their world position and values; new cells are unknown.
     row, col = grown_geo.to_cell(-4.9, -4.9)

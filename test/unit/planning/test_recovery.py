@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL, CostModel
 from rover_autonomy.planning.follower.recovery import (
     Backup,
@@ -13,7 +14,7 @@ from rover_autonomy.planning.follower.recovery import (
     StuckMonitor,
     reverse_clearance,
 )
-from rover_autonomy.planning.global_planner import GlobalPlanner, GridGeometry, keep_out
+from rover_autonomy.planning.global_planner import GlobalPlanner, keep_out
 
 GEO = GridGeometry(0.1, -5.0, -5.0, 100, 100)
 

@@ -4,11 +4,18 @@ import math
 
 import numpy as np
 import pytest
+from nav_msgs.msg import OccupancyGrid
 from sensor_msgs.msg import Image, PointCloud2, PointField
 
+from rover_autonomy.geometry import (
+    GridGeometry,
+    pose_matrix,
+    quaternion_to_yaw,
+    rpy_to_quaternion,
+    yaw_to_quaternion,
+)
 from rover_autonomy.ros_common.conversions import (
     ConversionError,
-    GridGeometry,
     OdometryData,
     array_to_grid,
     array_to_image,
@@ -18,17 +25,17 @@ from rover_autonomy.ros_common.conversions import (
     data_to_odometry,
     grid_to_array,
     image_to_array,
+    matrix_to_pose,
     ns_to_stamp,
     odometry_to_data,
     path_to_points,
     pointcloud_to_arrays,
     points_to_path,
     pose_to_arrays,
-    quaternion_to_yaw,
+    pose_to_matrix,
     sec_to_stamp,
     stamp_to_ns,
     stamp_to_sec,
-    yaw_to_quaternion,
 )
 
 RNG = np.random.default_rng(7)
@@ -123,15 +130,18 @@ def test_pointcloud_errors_and_empty():
         arrays_to_pointcloud({"x": np.zeros(3), "y": np.zeros(2)})
 
 
-def test_occupancy_grid_round_trip():
+@pytest.mark.parametrize("frame_id", ["odom", "map"])
+def test_occupancy_grid_round_trip(frame_id):
     costs = RNG.integers(-1, 101, size=(30, 50)).astype(np.int8)
-    geometry = GridGeometry(0.1, -2.5, 1.0, "odom")
+    geometry = GridGeometry(0.1, -2.5, 1.0, 30, 50, frame_id)
     msg = array_to_grid(costs, geometry, stamp_ns=7)
-    assert msg.info.width == 50 and msg.info.height == 30
+    assert msg.info.width == 50 and msg.info.height == 30 and msg.header.frame_id == frame_id
     back, geo = grid_to_array(msg)
     assert np.array_equal(back, costs) and geo == geometry
     with pytest.raises(ConversionError, match="must lie in -1"):
-        array_to_grid(np.full((2, 2), 120), geometry)
+        array_to_grid(np.full((30, 50), 120), geometry)
+    with pytest.raises(ConversionError, match=r"shape \(50, 30\) do not fit a 30x50 grid"):
+        array_to_grid(costs.T, geometry)
     msg.info.width = 49
     with pytest.raises(ConversionError, match="data length 1500"):
         grid_to_array(msg)
@@ -139,13 +149,13 @@ def test_occupancy_grid_round_trip():
 
 def test_costmap_round_trip_and_frame():
     costs = RNG.integers(-1, 101, size=(20, 40)).astype(np.int8)
-    geometry = GridGeometry(0.1, -2.0, -1.0, "odom")
+    geometry = GridGeometry(0.1, -2.0, -1.0, 20, 40, "odom")
     back, geo = costmap_to_array(array_to_grid(costs, geometry, stamp_ns=3))
     assert np.array_equal(back, costs) and geo == geometry
-    _, geo = costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, "/odom")))
+    _, geo = costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, 20, 40, "/odom")))
     assert geo.frame_id == "/odom"  # a leading slash names the same frame
     with pytest.raises(ConversionError, match="frame 'map', expected odom"):
-        costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, "map")))
+        costmap_to_array(array_to_grid(costs, GridGeometry(0.1, -2.0, -1.0, 20, 40, "map")))
 
 
 def test_path_round_trip_faces_the_next_point():
@@ -168,6 +178,23 @@ def test_path_round_trip_faces_the_next_point():
         path_to_points(msg)
 
 
+def test_occupancy_grids_that_describe_no_grid_raise_conversion_errors():
+    def grid(resolution=0.1, origin_x=0.0, rows=3, cols=4) -> OccupancyGrid:
+        msg = array_to_grid(np.zeros((3, 4), np.int8), GridGeometry(0.1, 0.0, 0.0, 3, 4))
+        msg.info.resolution, msg.info.origin.position.x = resolution, origin_x
+        msg.info.height, msg.info.width, msg.data = rows, cols, bytes(rows * cols)
+        return msg
+
+    for msg, error in [
+        (grid(resolution=0.0), "resolution must be > 0"),
+        (grid(resolution=math.nan), "resolution must be > 0"),
+        (grid(origin_x=math.inf), "origin must be finite"),
+        (grid(rows=0, cols=0), "grid must be non-empty"),
+    ]:
+        with pytest.raises(ConversionError, match=error):
+            grid_to_array(msg)
+
+
 def test_pose_and_odometry_round_trip():
     q = yaw_to_quaternion(1.2)
     assert quaternion_to_yaw(q) == pytest.approx(1.2)
@@ -186,6 +213,15 @@ def test_pose_and_odometry_round_trip():
         pose_to_arrays(bad)
     with pytest.raises(ConversionError, match="zero quaternion"):
         pose_to_arrays(arrays_to_pose([0, 0, 0], [0, 0, 0, 0]))
+
+
+def test_pose_and_matrix_round_trip():
+    transform = pose_matrix([1.0, -2.0, 0.5], rpy_to_quaternion(0.1, -0.2, 2.5))
+    pose = matrix_to_pose(transform)
+    assert pose.orientation.w >= 0
+    np.testing.assert_allclose(pose_to_matrix(pose), transform, atol=1e-12)
+    with pytest.raises(ConversionError, match="zero quaternion"):
+        pose_to_matrix(arrays_to_pose([0, 0, 0], [0, 0, 0, 0]))
 
 
 def test_stamps():
