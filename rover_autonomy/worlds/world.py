@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import yaml
 
+from rover_autonomy.geometry import Pose2D
 from rover_autonomy.resources import worlds_dir
 from rover_autonomy.worlds.craters import CRATER_DTYPE
 from rover_autonomy.worlds.grid import Grid
@@ -60,13 +61,6 @@ FOLDED_COLUMNS = ("x", "y", "diameter", "height")
 
 class WorldError(ValueError):
     """A world directory is missing, incomplete or corrupt."""
-
-
-@dataclass(frozen=True)
-class Pose2D:
-    x: float  # [m] in map
-    y: float  # [m]
-    yaw: float  # [rad] from +x (east), counter-clockwise
 
 
 @dataclass(frozen=True)
@@ -94,7 +88,8 @@ class World:
         rocks: structured array (``rocks.ROCK_DTYPE``) of the explicit rocks;
         folded_rocks: structured array (x, y, diameter, height) of rocks folded into the terrain.
         craters: structured array (``craters.CRATER_DTYPE``).
-        start: :class:`Pose2D`; start_clear_radius [m].
+        start: :class:`~rover_autonomy.geometry.Pose2D` of the rover's start in map (yaw from +x, east,
+        counter-clockwise); start_clear_radius [m].
         render_resolution [m]: spacing of the MuJoCo height field.
         mjcf_path, hfield_path, texture_path, preview_path (None when absent).
         metadata: the parsed world.yaml.
