@@ -4,7 +4,7 @@ Thin ROS layer over :mod:`rover_autonomy.perception.visual_odometry.estimator`: 
 with ``stereo/disparity`` by equal stamps, takes the newest ``stereo/left/camera_info``, and publishes
 one nav_msgs/Odometry per processed frame, stamped with the frame's stamp, in ``visual_odom`` (where
 visual odometry started). A frame whose motion was not measured keeps the pose and carries
-``covariance[0] = -1`` in pose and twist (:mod:`.vo_track`). Bad input is dropped with a throttled
+``covariance[0] = -1`` in pose and twist (:mod:`.track`). Bad input is dropped with a throttled
 warning naming it and a diagnostics status; stamps going back (a simulation reset) restart the chain.
 A frame the core raises on (an OpenCV error on pathological input) is published unmeasured, with a
 warning: the node keeps serving, and the next frame's step is unmeasured too (the core forgets its
