@@ -180,7 +180,7 @@ def test_plain_twist_when_unstamped(ros):
     [
         ("unknown_frame", "failed: goal rejected: unknown frame 'base_link'"),
         ("outside_map", "failed: goal (500.00, 0.00) is outside the map: 500 m away"),
-        ("lethal_goal", "failed: goal is on a lethal cell"),
+        ("lethal_goal", "failed: goal is on a lethal cell (cost 100); nearest reachable safe point ("),
         ("nan_goal", "failed: goal rejected: pose contains NaN"),
         ("stale_costmap", "failed: costmap is"),
         ("nan_odometry", "blocked: odometry unusable"),
@@ -218,6 +218,26 @@ def test_bad_input_stops_rover_with_reason_and_node_recovers(ros, case, expected
     assert rig.wait_state("driving"), rig.states
     rig.drive_tick()
     assert rig.last_twist().linear.x > 0.0
+
+
+def test_goal_tolerance_is_one_parameter_of_both_nodes_and_the_graph_keeps_it_equal():
+    from rover_autonomy.bringup import graph
+
+    specs = {
+        name: {s.name: s for s in graph.node_parameters(name)[1]}
+        for name in ("path_planner", "path_follower")
+    }
+    assert specs["path_planner"]["goal_tolerance"] is specs["path_follower"]["goal_tolerance"]
+    sim = {n.name: n.parameters for n in graph.nodes_for("sim", {"path_follower": {"goal_tolerance": 0.5}})}
+    assert sim["path_planner"]["goal_tolerance"] == sim["path_follower"]["goal_tolerance"] == 0.5
+    replay = {
+        n.name: n.parameters for n in graph.nodes_for("replay", {"path_planner": {"goal_tolerance": 0.4}})
+    }
+    assert replay["path_planner"]["goal_tolerance"] == 0.4 and "path_follower" not in replay
+    with pytest.raises(ValueError, match="goal_tolerance takes one value for path_planner and path_follower"):
+        graph.nodes_for(
+            "sim", {"path_planner": {"goal_tolerance": 0.3}, "path_follower": {"goal_tolerance": 0.5}}
+        )
 
 
 def test_no_costmap_yet(ros):

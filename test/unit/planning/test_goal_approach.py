@@ -1,12 +1,22 @@
 """Goals the plan cannot end on (a lethal cell, a cell cut off from the rover): approached at the nearest
-reachable safe point within the goal tolerance, or refused with the point the planner would accept."""
+reachable safe point within the goal tolerance and said so in the plan status, or refused with the point
+the planner would accept."""
 
 import numpy as np
 import pytest
 
+from rover_autonomy.contract import format_approach, parse_approach
 from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN
 from rover_autonomy.planning.global_planner import GlobalPlanner
+from rover_autonomy.planning.planner.goal_planner import (
+    GoalPlanner,
+    GoalPlannerConfig,
+    PublishPlan,
+    PublishStatus,
+    make_global_planner,
+)
+from rover_autonomy.planning.planner.parameters import PARAMETERS as PLANNER_PARAMETERS
 
 RES = 0.1
 GEO = GridGeometry(RES, 0.0, 0.0, 100, 100)  # 10 m × 10 m
@@ -167,3 +177,72 @@ def test_a_new_goal_does_not_keep_the_last_goals_point():
     assert end_of(first) == (7.75, 4.95)
     # 1 cm north-west: (7.75, 5.15) is now nearest; the last goal's point would be within half a cell.
     assert end_of(planner.plan(START, (8.04, 5.06))) == (7.75, 5.15)
+
+
+# -- the plan status ---------------------------------------------------------------------------------
+def test_the_approach_clause_round_trips():
+    clause = format_approach((4.75, -0.05), (5.0, 0.0), "goal cell lethal")
+    assert clause == "to (4.75, -0.05), 0.25 m from the goal (5.00, 0.00) in odom (goal cell lethal)"
+    reason = f"48 cells, cost 5.1 (full) {clause}"
+    assert parse_approach(reason) == ((4.75, -0.05), (5.0, 0.0))
+    for other in ("48 cells, cost 5.1 (full)", "unchanged, the follower reports hazards on it", ""):
+        assert parse_approach(other) is None
+
+
+S = 1_000_000_000  # one second [ns]
+ORIGIN = -10.0  # the goal planner's 20 m × 20 m costmap around the odom origin
+
+
+def goal_planner(tolerance=TOLERANCE) -> GoalPlanner:
+    values = {spec.name: spec.default for spec in PLANNER_PARAMETERS} | {"goal_tolerance": tolerance}
+    core = GoalPlanner(GoalPlannerConfig.from_parameters(values), make_global_planner(values))
+    core.start()
+    return core
+
+
+def rock_at_five() -> np.ndarray:
+    """A lethal block over x 4.8–6.1, y −1.0–1.1 in odom: the goal (5, 0) is on it, 0.25 m inside."""
+    costs = np.zeros((200, 200), np.int8)
+    costs[90:111, 148:161] = LETHAL
+    return costs
+
+
+def statuses(actions):
+    return [a.text for a in actions if isinstance(a, PublishStatus)]
+
+
+def test_the_plan_status_says_where_the_plan_ends_and_why():
+    core = goal_planner()
+    core.set_costmap(rock_at_five(), RES, ORIGIN, ORIGIN, 1 * S, 1 * S)
+    core.set_pose(0.0, 0.0, 1 * S, 1 * S)
+    actions = core.set_goal("odom", 5.0, 0.0, 1 * S)
+    (plan,) = [a for a in actions if isinstance(a, PublishPlan)]
+    assert tuple(np.round(plan.points[-1], 6)) == (4.75, -0.05)
+    text = statuses(actions)[-1]
+    assert text.startswith(f"planned: {len(plan.points)} cells, cost ")
+    assert text.endswith(
+        "(full) to (4.75, -0.05), 0.25 m from the goal (5.00, 0.00) in odom (goal cell lethal)"
+    )
+
+
+def test_a_goal_the_map_turns_lethal_gets_the_approach_point_on_the_next_costmap():
+    core = goal_planner()
+    core.set_costmap(np.zeros((200, 200), np.int8), RES, ORIGIN, ORIGIN, 1 * S, 1 * S)
+    core.set_pose(0.0, 0.0, 1 * S, 1 * S)
+    core.set_goal("odom", 5.0, 0.0, 1 * S)
+    core.set_pose(3.0, 0.0, 2 * S, 2 * S)
+    actions = core.set_costmap(rock_at_five(), RES, ORIGIN, ORIGIN, 2 * S, 2 * S)
+    (plan,) = [a for a in actions if isinstance(a, PublishPlan)]
+    assert tuple(np.round(plan.points[-1], 6)) == (4.75, -0.05)
+    assert statuses(actions)[-1].endswith("0.25 m from the goal (5.00, 0.00) in odom (goal cell lethal)")
+
+
+def test_a_goal_with_no_safe_point_within_the_tolerance_fails_naming_the_nearest():
+    core = goal_planner(tolerance=0.25)
+    core.set_costmap(rock_at_five(), RES, ORIGIN, ORIGIN, 1 * S, 1 * S)
+    core.set_pose(0.0, 0.0, 1 * S, 1 * S)
+    actions = core.set_goal("odom", 5.0, 0.0, 1 * S)
+    assert statuses(actions)[-1] == (
+        "failed: goal is on a lethal cell (cost 100); nearest reachable safe point (4.75, -0.05) is 0.25 m"
+        " away; the 0.25 m goal tolerance accepts points within 0.20 m"
+    )
