@@ -1,14 +1,20 @@
 """Goals the plan cannot end on (a lethal cell, a cell cut off from the rover): approached at the nearest
-reachable safe point within the goal tolerance and said so in the plan status, or refused with the point
-the planner would accept."""
+reachable safe point within the goal tolerance, said so in the plan status, judged reached against the
+true goal by the follower; or refused with the point the planner would accept."""
+
+import math
 
 import numpy as np
 import pytest
 
 from rover_autonomy.contract import format_approach, parse_approach
 from rover_autonomy.geometry import GridGeometry
+from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, cost_at
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN
+from rover_autonomy.planning.follower.navigator import Navigator, NavigatorConfig, PublishState
+from rover_autonomy.planning.follower.parameters import PARAMETERS as FOLLOWER_PARAMETERS
 from rover_autonomy.planning.global_planner import GlobalPlanner
+from rover_autonomy.planning.ground_truth import rover_centre_costmap
 from rover_autonomy.planning.planner.goal_planner import (
     GoalPlanner,
     GoalPlannerConfig,
@@ -17,6 +23,7 @@ from rover_autonomy.planning.planner.goal_planner import (
     make_global_planner,
 )
 from rover_autonomy.planning.planner.parameters import PARAMETERS as PLANNER_PARAMETERS
+from rover_autonomy.rover_model import load_rover_model
 
 RES = 0.1
 GEO = GridGeometry(RES, 0.0, 0.0, 100, 100)  # 10 m × 10 m
@@ -246,3 +253,83 @@ def test_a_goal_with_no_safe_point_within_the_tolerance_fails_naming_the_nearest
         "failed: goal is on a lethal cell (cost 100); nearest reachable safe point (4.75, -0.05) is 0.25 m"
         " away; the 0.25 m goal tolerance accepts points within 0.20 m"
     )
+
+
+# -- the follower judges the true goal ------------------------------------------------------------------
+FOLLOWER = {spec.name: spec.default for spec in FOLLOWER_PARAMETERS} | {"goal_tolerance": TOLERANCE}
+
+
+def test_an_approached_goal_is_reached_within_the_tolerance_of_the_goal_not_of_the_plans_end():
+    follower = ArcFollower(FollowerConfig.from_rover_model(load_rover_model(), goal_tolerance=TOLERANCE))
+    costmap = rock_beside_goal()
+    plan = np.column_stack([np.arange(1.05, 7.76, 0.1), np.full(68, 5.05)])  # ends at (7.75, 5.05)
+    follower.set_plan(plan)
+    follower.approach = ((7.75, 5.05), GOAL)
+    # 0.45 m short of the plan's end, 0.75 m from the goal: not there yet.
+    assert follower.decide((7.3, 5.05, 0.0), costmap, GEO).status != "reached"
+    reached = follower.decide((7.6, 5.05, 0.0), costmap, GEO)
+    assert reached.status == "reached" and reached.reason == "within 0.45 m of the goal"
+    # A plan ending elsewhere is not judged against that goal.
+    follower.set_plan(plan[:40])
+    assert follower.decide((4.9, 5.05, 0.0), costmap, GEO).status == "reached"
+
+
+def test_a_named_goal_beyond_the_followers_tolerance_is_not_judged_against():
+    # The planner's tolerance set larger than the follower's: the plan's end is judged, as for any plan.
+    follower = ArcFollower(FollowerConfig.from_rover_model(load_rover_model(), goal_tolerance=0.2))
+    plan = np.column_stack([np.arange(1.05, 7.76, 0.1), np.full(68, 5.05)])
+    follower.set_plan(plan)
+    follower.approach = ((7.75, 5.05), GOAL)
+    assert follower.decide((7.6, 5.05, 0.0), rock_beside_goal(), GEO).status == "reached"
+
+
+def test_the_navigator_takes_the_true_goal_from_the_plan_status_and_keeps_it_across_parameter_changes():
+    core = Navigator(NavigatorConfig.from_parameters(FOLLOWER, load_rover_model()))
+    core.start()
+    costs = rock_at_five()
+    plan = np.column_stack([np.arange(0.05, 4.76, 0.1), np.full(48, -0.05)])  # ends at (4.75, -0.05)
+    core.set_costmap(costs, RES, ORIGIN, ORIGIN, 1 * S)
+    core.set_plan(plan, "odom")
+    core.on_plan_status(
+        "planned: 48 cells, cost 4.7 (full) to (4.75, -0.05), 0.25 m from the goal (5.00, 0.00) in odom"
+        " (goal cell lethal)"
+    )
+    core.reconfigure(NavigatorConfig.from_parameters(FOLLOWER, load_rover_model()))
+    core.set_pose(4.3, 0.0, 0.0, 2 * S, 2 * S)  # within 0.5 m of the plan's end but 0.7 m from the goal
+    assert not core.state.startswith("reached"), core.state
+    assert PublishState("reached: within 0.40 m of the goal") in core.set_pose(4.6, 0.0, 0.0, 3 * S, 3 * S)
+
+
+@pytest.mark.parametrize("bearing", [0.0, 0.5 * math.pi, math.pi, 1.5 * math.pi])
+def test_closed_loop_the_rover_stops_within_the_tolerance_of_a_goal_beside_a_rock(bearing):
+    # A rock 0.3 m in radius, in rover-centre cost space (lethal out to the footprint's inscribed radius,
+    # a ramp beyond); the goal 0.3 m off its edge is on a lethal cell, its approach point beside them.
+    model = load_rover_model()
+    geometry = GridGeometry(RES, 0.0, 0.0, 200, 200)
+    rows, cols = np.mgrid[0:200, 0:200]
+    rock = np.hypot((cols + 0.5) * RES - 12.0, (rows + 0.5) * RES - 10.0) <= 0.3
+    costmap = rover_centre_costmap(rock, RES, model)
+    goal = (12.0 + 0.6 * math.cos(bearing), 10.0 + 0.6 * math.sin(bearing))
+    start = (3.05, 10.05)
+    planner = GlobalPlanner(goal_tolerance=TOLERANCE)
+    planner.set_costmap(costmap, geometry)
+    result = planner.plan(start, goal)
+    assert result.ok and result.approach is not None, result.reason
+    follower = ArcFollower(FollowerConfig.from_rover_model(model, goal_tolerance=TOLERANCE))
+    follower.set_plan(result.points)
+    follower.approach = (result.approach.point, goal)
+    x, y, yaw = (*start, 0.0)
+    trail = []
+    for _ in range(3000):
+        decision = follower.decide((x, y, yaw), costmap, geometry)
+        if decision.status in ("reached", "blocked"):
+            break
+        yaw += decision.wz * 0.1
+        x += decision.vx * math.cos(yaw) * 0.1
+        y += decision.vx * math.sin(yaw) * 0.1
+        trail.append((x, y))
+    # Arcs need only be safe until the rover is within the tolerance: it is not refused beside the rock.
+    assert decision.status == "reached", decision
+    assert math.hypot(x - goal[0], y - goal[1]) <= TOLERANCE
+    trail = np.array(trail)
+    assert np.all(cost_at(costmap, geometry, trail[:, 0], trail[:, 1]) < LETHAL)
