@@ -106,7 +106,9 @@ class NavigatorConfig:
         )
         stuck = None
         if values["stuck_window"] > 0:
-            stuck = StuckConfig(window=values["stuck_window"], progress_fraction=values["stuck_progress"])
+            stuck = StuckConfig.from_rover_model(
+                model, window=values["stuck_window"], progress_fraction=values["stuck_progress"]
+            )
         return cls(
             follower=follower,
             stuck=stuck,
@@ -281,8 +283,8 @@ class Navigator:
         decision = self._follower.decide(pose, self._costmap, self._geometry)
         self._act(decision, stamp)
         if self._stuck is not None and self._active:
-            moving = decision.status in MOVING
-            why = self._stuck.observe(stamp * 1e-9, pose[0], pose[1], decision.vx if moving else 0.0)
+            vx, wz = (decision.vx, decision.wz) if decision.status in MOVING else (0.0, 0.0)
+            why = self._stuck.observe(stamp * 1e-9, pose[0], pose[1], vx, wz)
             if why:
                 self._start_backup(pose, stamp, why)
 

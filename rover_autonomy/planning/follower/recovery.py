@@ -3,9 +3,11 @@
 A rover with a wheel against a rock it cannot climb, or sunk in soft soil, keeps its wheels turning
 while it stays where it is. The costmap cannot see this (the rock may be below the step the map calls
 lethal); the odometry can, once it measures slip (visual odometry: docs/visual_odometry.md).
-:class:`StuckMonitor` compares the distance the follower commanded over a window of odometry time with
-the distance the rover moved; when it moved less than ``progress_fraction`` of it (a slip above
-80 % by default, past where MER's slip checks stop a drive), the rover is stuck. The recovery is the one
+:class:`StuckMonitor` compares the translation the follower commanded over a window of odometry time
+with the distance the rover moved; when it moved less than ``progress_fraction`` of it (a slip above
+80 % by default, past where MER's slip checks stop a drive), the rover is stuck. Turns in place are no
+translation: point turns, arcs tighter than the base can drive (it turns in place instead) and the
+steering that follows a turn in place (the base steers, then drives). The recovery is the one
 MER drivers and Nav2's behaviours use: back up along the rover's own heading a short way (over ground
 it has just crossed, checked against the costmap), mark the place, and plan around it.
 
@@ -21,8 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from rover_autonomy.geometry import GridGeometry
+from rover_autonomy.kinematics import turns_in_place
 from rover_autonomy.planning.arc_follower import cost_at
 from rover_autonomy.planning.costs import LETHAL
+from rover_autonomy.rover_model import RoverModel
 
 
 @dataclass(frozen=True)
@@ -30,40 +34,58 @@ class StuckConfig:
     window: float = 6.0  # [s] of odometry time judged
     min_commanded: float = 0.3  # [m] commanded over the window before the rover can be called stuck
     progress_fraction: float = 0.2  # stuck when it moved less than this share of the commanded distance
+    min_turn_radius: float = 0.0  # [m] the base turns in place on arcs tighter than this
+    turn_settle: float = 0.0  # [s] after a turn in place, while the base steers before it drives
+
+    @classmethod
+    def from_rover_model(cls, model: RoverModel, **fields) -> StuckConfig:
+        """The base's turns from the rover model: its tightest arc, and the time its steering takes to
+        swing across its range (the longest re-steer after a point turn)."""
+        steering = model.steering
+        turn_settle = (steering.max_angle - steering.min_angle) / steering.max_rate
+        return cls(min_turn_radius=model.min_turn_radius, turn_settle=turn_settle, **fields)
 
     def __post_init__(self):
         if not (self.window > 0 and self.min_commanded > 0 and 0 < self.progress_fraction < 1):
             raise ValueError(
                 "stuck detection needs window > 0, min_commanded > 0 and 0 < progress_fraction < 1"
             )
+        if not (self.min_turn_radius >= 0 and self.turn_settle >= 0):
+            raise ValueError("stuck detection needs min_turn_radius >= 0 and turn_settle >= 0")
 
 
 class StuckMonitor:
-    """Forward distance commanded against distance moved, over the last ``window`` of stamps."""
+    """Forward translation commanded against distance moved, over the last ``window`` of stamps."""
 
     def __init__(self, config: StuckConfig | None = None):
         self.config = config or StuckConfig()
         self._samples: deque[tuple[float, float, float, float]] = deque()  # (t, x, y, commanded so far)
         self._commanded = 0.0
-        self._last: tuple[float, float] | None = None  # (t, vx) of the previous command
+        self._last: tuple[float, float, float] | None = None  # (t, vx, wz) of the previous command
+        self._settled_at = -math.inf  # translation counts from here on (the base steered after a turn)
 
     def reset(self) -> None:
         self._samples.clear()
         self._commanded = 0.0
         self._last = None
+        self._settled_at = -math.inf
 
-    def observe(self, stamp: float, x: float, y: float, commanded_vx: float) -> str | None:
-        """Record the pose at ``stamp`` and the forward speed commanded from then on; a description of
-        the lack of progress when the rover is stuck, else None."""
+    def observe(
+        self, stamp: float, x: float, y: float, commanded_vx: float, commanded_wz: float = 0.0
+    ) -> str | None:
+        """Record the pose at ``stamp`` and the twist commanded from then on; a description of the lack
+        of progress when the rover is stuck, else None."""
+        c = self.config
         if self._last is not None:
-            t0, vx0 = self._last
+            t0, vx0, wz0 = self._last
             if stamp < t0:  # time went back (a replay restarting): judge afresh
                 self.reset()
+            elif turns_in_place(vx0, wz0, c.min_turn_radius):
+                self._settled_at = stamp + c.turn_settle
             else:
-                self._commanded += max(vx0, 0.0) * (stamp - t0)
-        self._last = (stamp, commanded_vx)
+                self._commanded += max(vx0, 0.0) * max(stamp - max(t0, self._settled_at), 0.0)
+        self._last = (stamp, commanded_vx, commanded_wz)
         self._samples.append((stamp, x, y, self._commanded))
-        c = self.config
         while len(self._samples) > 1 and stamp - self._samples[1][0] >= c.window:
             self._samples.popleft()
         t_old, x_old, y_old, commanded_old = self._samples[0]

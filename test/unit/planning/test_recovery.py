@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from rover_autonomy.geometry import GridGeometry
+from rover_autonomy.kinematics import wheel_commands
 from rover_autonomy.planning.costs import LETHAL, CostModel
 from rover_autonomy.planning.follower.recovery import (
     Backup,
@@ -15,16 +16,20 @@ from rover_autonomy.planning.follower.recovery import (
     reverse_clearance,
 )
 from rover_autonomy.planning.global_planner import GlobalPlanner, keep_out
+from rover_autonomy.rover_model import load_rover_model
 
 GEO = GridGeometry(0.1, -5.0, -5.0, 100, 100)
 
 
-def _drive(monitor, speed_commanded, speed_true, seconds, t0=0.0, x0=0.0, dt=0.1):
-    """Feed the monitor a straight drive; returns the first stuck description (or None) and the end."""
+MODEL = load_rover_model()
+
+
+def _drive(monitor, speed_commanded, speed_true, seconds, t0=0.0, x0=0.0, dt=0.1, yaw_rate=0.0):
+    """Feed the monitor a drive along x; returns the first stuck description (or None) and the end."""
     t, x = t0, x0
     for i in range(round(seconds / dt)):
         t, x = t0 + i * dt, x0 + i * dt * speed_true
-        why = monitor.observe(t, x, 0.0, speed_commanded)
+        why = monitor.observe(t, x, 0.0, speed_commanded, yaw_rate)
         if why:
             return why, t, x
     return None, t, x
@@ -47,6 +52,28 @@ def test_turning_in_place_and_stops_command_no_distance():
     assert _drive(monitor, -0.1, 0.0, 30.0, t0=30.0)[0] is None  # backing up is not judged
 
 
+def test_commanded_turns_in_place_are_not_translation():
+    # The base turns in place whatever vx says when the arc is tighter than the steering allows: the
+    # follower's tightest arc at some speeds (rounding), or any arc of radius below min_turn_radius.
+    config = StuckConfig(window=2.0, min_turn_radius=MODEL.min_turn_radius)
+    assert wheel_commands(MODEL, 0.2, 0.5).point_turn
+    assert _drive(StuckMonitor(config), 0.2, 0.0, 30.0, yaw_rate=0.5)[0] is None
+    assert _drive(StuckMonitor(config), 0.3, 0.0, 30.0, yaw_rate=0.3)[0] is not None  # a 1 m arc
+
+
+def test_translation_right_after_a_turn_in_place_waits_for_the_steering():
+    # Steer, then drive: after a point turn the base holds the wheels until they are steered for the arc.
+    config = StuckConfig(window=2.0, min_turn_radius=MODEL.min_turn_radius, turn_settle=1.5)
+    monitor = StuckMonitor(config)
+    assert _drive(monitor, 0.0, 0.0, 1.0, yaw_rate=0.5)[0] is None  # a point turn
+    assert _drive(monitor, 0.25, 0.0, 1.5, t0=1.0)[0] is None  # steering: 0.375 m commanded, not moved
+    why, t, _ = _drive(monitor, 0.25, 0.0, 5.0, t0=2.5)  # and then it does not move either: stuck
+    assert why is not None and t == pytest.approx(2.5 + 0.3 / 0.25, abs=0.11)  # 0.3 m: min_commanded
+    assert StuckConfig.from_rover_model(MODEL, window=6.0).turn_settle == pytest.approx(
+        (MODEL.steering.max_angle - MODEL.steering.min_angle) / MODEL.steering.max_rate
+    )
+
+
 def test_stuck_after_moving_and_only_on_the_window():
     monitor = StuckMonitor(StuckConfig(window=4.0))
     why, t, x = _drive(monitor, 0.2, 0.2, 10.0)
@@ -62,7 +89,14 @@ def test_time_going_back_restarts_the_judgement():
 
 
 def test_bad_stuck_config_is_refused():
-    for bad in ({"window": 0.0}, {"progress_fraction": 1.0}, {"min_commanded": -1.0}):
+    bad_configs = (
+        {"window": 0.0},
+        {"progress_fraction": 1.0},
+        {"min_commanded": -1.0},
+        {"min_turn_radius": -0.1},
+        {"turn_settle": -1.0},
+    )
+    for bad in bad_configs:
         with pytest.raises(ValueError):
             StuckConfig(**bad)
 
