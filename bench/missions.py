@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import random
 import statistics
 import subprocess
@@ -26,6 +27,7 @@ from collections import Counter
 from pathlib import Path
 
 from rover_autonomy.missions.cli import MissionArgumentError, check_goal
+from rover_autonomy.replay.domain_node import quiet_domain
 from rover_autonomy.worlds.world import load_world
 
 CLI = [sys.executable, "-m", "rover_autonomy.cli"]
@@ -73,11 +75,19 @@ def main() -> int:
     parser.add_argument("--bearing", choices=("east", "random"), default="east")
     parser.add_argument("--timeout", type=float, default=400.0)
     parser.add_argument("--out", default=None, help="keep worlds and reports here")
+    parser.add_argument(
+        "--domain-id", type=int, default=None, help="DDS domain of the missions (default: a free one)"
+    )
     args = parser.parse_args()
     if args.distance_max is not None and args.distance_max < args.distance:
         parser.error(f"--distance-max {args.distance_max} is below --distance {args.distance}")
     out = Path(args.out or tempfile.mkdtemp(prefix="missions-"))
     out.mkdir(parents=True, exist_ok=True)
+    # A domain of its own: a second stack on the same domain (another bench, a test run) feeds this
+    # mission's nodes its stamps and corrupts both.
+    domain = args.domain_id if args.domain_id is not None else quiet_domain()
+    os.environ.update(ROS_DOMAIN_ID=str(domain), ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST")
+    print(f"DDS domain {domain}", flush=True)
     rows = []
     header = f"{'world':<20}{'ok':>4} {'goal err':>9}{'dist':>7}{'sim s':>7}{'wall s':>8}{'wall/sim':>9}"
     header += f"{'lat med':>9}{'lat p95':>9}{'drift %':>9}{'body':>6}{'stuck':>6}{'m/min':>7}  reason"

@@ -2,7 +2,10 @@
 writes its report (``report.json``, ``mission.png``, ``nodes.log``).
 
 The whole stack runs as child processes of the embedded launcher (the same graph as
-``launch/sim.launch.py``), with the simulator in lockstep so the outcome does not depend on machine load.
+``launch/sim.launch.py``), with the simulator in lockstep: it holds sim time after each camera frame until
+that frame's costmap is out, so a loaded machine slows the mission but never lets the rover drive blind.
+Between frames the wheel commands land at sim times that depend on scheduling, so two runs of one mission
+follow slightly different tracks (docs/benchmarks.md, Missions).
 This process only observes, through :class:`~rover_autonomy.missions.supervisor_node.MissionSupervisor`.
 A global wall-clock timeout is always enforced and every child is stopped on the way out, whatever
 happened.
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rover_autonomy.bringup import graph
 from rover_autonomy.bringup.launcher import Launcher
 from rover_autonomy.bringup.overrides import merge_overrides
 from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
@@ -67,6 +71,9 @@ def mission_setup(spec: MissionSpec) -> ProfileSetup:
     }
     merge_overrides(setup.overrides, overrides)
     merge_overrides(setup.overrides, spec.overrides or {})
+    # Spelled out for every node that shares a parameter (the planner takes the follower's goal
+    # tolerance): a replay of the run's bag starts its nodes with what they ran with.
+    setup.overrides = graph.share_parameters(setup.overrides)
     return setup
 
 

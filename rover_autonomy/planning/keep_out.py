@@ -7,13 +7,20 @@ received into the costmap it plans on, the follower the places it published into
 on, so both judge passability on the same cells (lethal: ``costs.LETHAL``). A disc shrinks to leave the
 goal's cell outside it: a place stuck next to the goal must not make the goal itself unreachable.
 
+Both nodes spare the same points: the true goal and the plan's end. A plan ends on its goal's cell, or,
+when the goal cannot be ended on, at an approach point the planner picks at least a cell clear of every
+disc as spared for the goal (:func:`clear_of`), so that sparing that point as well shrinks no disc: the
+planner marks its discs sparing the goal before it searches, and the follower, sparing its plan's end and
+the goal the planner's status names for it, marks the very same cells.
+
 Pure: no ROS. Positions and radii in metres, in the costmap's frame.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -31,33 +38,54 @@ class KeepOutPlace:
     radius: float  # [m] cells whose centre lies within it are lethal
 
 
+Point = tuple[float, float]
+
+
+def spared(
+    places: Iterable[KeepOutPlace],
+    geometry: GridGeometry,
+    spare: Point | Iterable[Point] | None = None,
+) -> list[KeepOutPlace]:
+    """The places with each disc shrunk to leave the centre of the cell holding every ``spare`` point
+    outside, less one cell (discs left with no radius are dropped).
+
+    ``spare`` is one point or several (the goal, the plan's end); a cell's centre is used wherever in
+    the cell the point lies, so the planner sparing its goal and the follower sparing the plan's end
+    (that cell's centre) shrink a disc alike.
+    """
+    res = geometry.resolution
+    centres = [
+        (
+            geometry.origin_x + (math.floor((px - geometry.origin_x) / res) + 0.5) * res,
+            geometry.origin_y + (math.floor((py - geometry.origin_y) / res) + 0.5) * res,
+        )
+        for px, py in _points(spare)
+    ]
+    result = []
+    for place in places:
+        r = min([place.radius] + [math.hypot(sx - place.x, sy - place.y) - res for sx, sy in centres])
+        if r > 0:
+            result.append(place if r == place.radius else replace(place, radius=r))
+    return result
+
+
 def mark_keep_out(
     costmap: np.ndarray,
     geometry: GridGeometry,
     places: list[KeepOutPlace],
-    spare: tuple[float, float] | None = None,
+    spare: Point | Iterable[Point] | None = None,
 ) -> np.ndarray:
     """The costmap with every cell whose centre lies within a place's radius of it made lethal.
 
-    ``spare`` (the goal) shrinks each disc to leave the centre of the cell holding it outside, less one
-    cell: the planner spares its goal and the follower its plan's end, which is that cell's centre, so
-    both mark the same cells. The input is left alone; returned as is when there is nothing to mark.
+    ``spare`` (one point or several: the goal, the plan's end) shrinks each disc as :func:`spared` does.
+    The input is left alone; returned as is when there is nothing to mark.
     """
     if not places:
         return costmap
     res = geometry.resolution
-    if spare is not None:  # the centre of the spared point's cell, wherever in the cell the point lies
-        spare = (
-            geometry.origin_x + (math.floor((spare[0] - geometry.origin_x) / res) + 0.5) * res,
-            geometry.origin_y + (math.floor((spare[1] - geometry.origin_y) / res) + 0.5) * res,
-        )
     marked = costmap.copy()
-    for place in places:
+    for place in spared(places, geometry, spare):
         x, y, r = place.x, place.y, place.radius
-        if spare is not None:
-            r = min(r, math.hypot(spare[0] - x, spare[1] - y) - res)
-        if r <= 0:
-            continue
         reach = math.ceil(r / res)
         col = math.floor((x - geometry.origin_x) / res)
         row = math.floor((y - geometry.origin_y) / res)
@@ -71,6 +99,26 @@ def mark_keep_out(
         inside = np.hypot(cx - x, cy - y) <= r
         marked[r0:r1, c0:c1][inside] = LETHAL
     return marked
+
+
+def clear_of(places: Iterable[KeepOutPlace], resolution: float, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
+    """True for the points (cell centres) lying at least one cell (``resolution`` [m]) beyond every disc:
+    sparing such a point shrinks no disc (:func:`spared`), and it lies in none."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+    clear = np.ones(xs.shape, dtype=bool)
+    for place in places:
+        clear &= np.hypot(xs - place.x, ys - place.y) >= place.radius + resolution - 1e-9
+    return clear
+
+
+def _points(spare: Point | Iterable[Point] | None) -> list[Point]:
+    """``spare`` as a list of points: None, one (x, y) point, or several."""
+    if spare is None:
+        return []
+    spare = list(spare)
+    if len(spare) == 2 and all(np.isscalar(v) for v in spare):
+        return [(float(spare[0]), float(spare[1]))]
+    return [(float(p[0]), float(p[1])) for p in spare]
 
 
 def enclosing_radius(places: list[KeepOutPlace], x: float, y: float) -> float:

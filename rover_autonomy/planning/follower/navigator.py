@@ -19,8 +19,9 @@ ground (:class:`~.recovery.Backup`), reports the keep-out discs round the obstru
 around them; at a place it got stuck at too often it gives up (``failed: stuck …``).
 
 The follower drives on the costmap with the discs it reported folded in (``keep_out.mark_keep_out``, as
-the planner does), so it never drives into a place the planner keeps out; inside one (a disc that grew
-round it) its escape reaches that disc's radius further.
+the planner does, both sparing the plan's end and the true goal a ``planned: … from the goal …`` status
+names for it), so it never drives into a place the planner keeps out; inside one (a disc that grew round
+it) its escape reaches that disc's radius further.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from rover_autonomy.contract import (
     NavigationState,
     PlanStatus,
     format_state,
+    parse_approach,
     parse_plan_status,
 )
 from rover_autonomy.geometry import GridGeometry
@@ -174,12 +176,13 @@ class Navigator:
         return self.config.follower.passability
 
     def reconfigure(self, config: NavigatorConfig) -> None:
-        """Changed parameters: the plan and the keep-out places are kept, the plan's progress and the
-        stuck judgement start afresh."""
-        plan = self._follower.plan
+        """Changed parameters: the plan (with its approach) and the keep-out places are kept, the plan's
+        progress and the stuck judgement start afresh."""
+        plan, approach = self._follower.plan, self._follower.approach
         self.config = config
         self._follower = ArcFollower(config.follower)
         self._follower.set_plan(plan)
+        self._follower.approach = approach
         self._stuck = StuckMonitor(config.stuck) if config.stuck is not None else None
         self._places.config = config.keep_out
 
@@ -202,7 +205,7 @@ class Navigator:
             self._halt(NavigationState.FAILED, f"plan rejected: frame {frame_id!r}, expected odom")
             return
         self._follower.set_plan(points)
-        self._fold_keep_out()  # the discs spare the plan's end
+        self._fold_keep_out()  # the discs spare the plan's end (and the goal it approaches)
         self._last_decision_stamp = None
         if self._backup is not None:
             return  # dropped once backed up: the planner then plans around the stuck place
@@ -228,6 +231,9 @@ class Navigator:
             self._active = False
             self._follower.clear()
             self._halt(NavigationState.FAILED, reason)
+        elif status is PlanStatus.PLANNED and (approach := parse_approach(reason)) is not None:
+            self._follower.approach = approach  # a plan ending short of its goal: judge the true goal
+            self._fold_keep_out()  # … and spare it, as the planner does
         elif status is PlanStatus.PLANNING and not self._active:
             self._set_state(format_state(NavigationState.PLANNING))
         elif status is PlanStatus.IDLE and reason == CANCELLED:
@@ -408,11 +414,15 @@ class Navigator:
         return self.passability.forbidden(cost_at(self._costmap, self._geometry, xs, ys))
 
     def _fold_keep_out(self) -> None:
-        """The costmap to drive on: the latest with the keep-out discs, sparing the plan's end."""
+        """The costmap to drive on: the latest with the keep-out discs, sparing what the planner spares:
+        the plan's end and the true goal the planner's status names for it (an approached goal). The
+        planner picks an approach point at least a cell clear of its discs, so sparing it shrinks none."""
         if self._received is None:
             return
         plan = self._follower.plan
-        spare = tuple(plan[-1]) if len(plan) else None
+        spare = [tuple(plan[-1])] if len(plan) else []
+        if (goal := self._follower.named_goal) is not None:
+            spare.append(goal)
         self._costmap = mark_keep_out(self._received, self._geometry, self._places.discs, spare=spare)
 
     # -- outputs ------------------------------------------------------------------------------

@@ -14,8 +14,10 @@ every ``replan_period`` seconds (in full, which restores optimality after local 
 input stamps (costmap and odometry), so a replay plans the same. A goal waits for its first costmap and
 for odometry. The last :data:`~rover_autonomy.planning.keep_out.MAX_KEEP_OUT` places where the rover got
 stuck are discs lethal to every plan (each of its own radius, folded in by ``keep_out.mark_keep_out`` as
-the follower does); a rover inside one is planned from the nearest free cell beyond it. The follower
-giving up on a place (``failed: stuck …``) ends the goal.
+the follower does, both sparing the goal and the plan's end); a rover inside one is planned from the
+nearest free cell beyond it. A goal the plan cannot end on is approached within ``goal_tolerance``, at a
+point at least a cell clear of every disc, and the ``planned`` status names it (``format_approach``). The
+follower giving up on a place (``failed: stuck …``) ends the goal.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from rover_autonomy.contract import (
     STUCK,
     NavigationState,
     PlanStatus,
+    format_approach,
     format_state,
     parse_state,
 )
@@ -39,7 +42,7 @@ from rover_autonomy.planning.actions import Healthy, Info, Warn, collects_action
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
 from rover_autonomy.planning.global_planner import GlobalPlanner, PlanResult, cover
-from rover_autonomy.planning.keep_out import MAX_KEEP_OUT, MAX_RADIUS, KeepOutPlace, mark_keep_out
+from rover_autonomy.planning.keep_out import MAX_KEEP_OUT, MAX_RADIUS, KeepOutPlace, mark_keep_out, spared
 
 NO_COSTMAP_YET = "no costmap received yet"
 NO_ODOMETRY_YET = "no odometry received yet"
@@ -56,6 +59,7 @@ SEARCH_PARAMETERS = frozenset(
         "heuristic_block",
         "repair_margin",
         "start_escape_margin",
+        "goal_tolerance",
     }
 )
 
@@ -107,6 +111,7 @@ def make_global_planner(values: dict) -> GlobalPlanner:
         block=values["heuristic_block"],
         repair_margin=values["repair_margin"],
         start_escape_margin=values["start_escape_margin"],
+        goal_tolerance=values["goal_tolerance"],
     )
 
 
@@ -305,10 +310,14 @@ class GoalPlanner:
         if self._goal is not None:
             costs, geometry = cover(costs, geometry, [self._goal], margin=GOAL_MARGIN)
         places = list(self._keep_out)
-        costs = mark_keep_out(costs, geometry, places, spare=self._goal)
+        # Discs spare the goal, and the approach point the search may end on instead: it is chosen at
+        # least a cell clear of the discs spared for the goal, so sparing it too shrinks none, and the
+        # follower (sparing its plan's end and the goal the status names) marks the same cells.
+        discs = spared(places, geometry, self._goal)
+        costs = mark_keep_out(costs, geometry, discs)
         self._planned_on = (costs, geometry)
         self._planner.set_costmap(
-            costs, geometry, keep_out_radius=max((p.radius for p in places), default=0.0)
+            costs, geometry, keep_out_radius=max((p.radius for p in places), default=0.0), keep_out=discs
         )
 
     def _ready(self, now_ns: int) -> str | None:
@@ -377,11 +386,10 @@ class GoalPlanner:
                 {"cost": f"{result.cost:.2f}", "cells": len(result.points), "method": result.method},
             )
         )
-        self._publish_status(
-            format_state(
-                PlanStatus.PLANNED, f"{len(result.points)} cells, cost {result.cost:.1f} ({result.method})"
-            )
-        )
+        summary = f"{len(result.points)} cells, cost {result.cost:.1f} ({result.method})"
+        if result.approach is not None:  # the follower judges "reached" against the goal named here
+            summary += " " + format_approach(result.approach.point, self._goal, result.approach.why)
+        self._publish_status(format_state(PlanStatus.PLANNED, summary))
 
     def _fail(self, reason: str) -> None:
         """Withdraw the plan and say why: the follower stops and reports ``failed: <reason>``."""

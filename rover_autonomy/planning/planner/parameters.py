@@ -1,6 +1,7 @@
 """Parameters of node ``path_planner``: one spec table for declaration, validation and docs."""
 
 from rover_autonomy.parameters import ParamSpec
+from rover_autonomy.planning.follower.parameters import GOAL_TOLERANCE
 
 NODE_NAME = "path_planner"
 TITLE = "path_planner: goals to optimal plans on terrain/costmap, kept current by replanning"
@@ -58,6 +59,7 @@ PARAMETERS = (
         range=(1.0, 10000.0),
         unit="m",
     ),
+    GOAL_TOLERANCE,
     ParamSpec(
         "start_escape_margin",
         0.5,

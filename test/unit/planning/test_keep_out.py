@@ -10,10 +10,18 @@ from rover_autonomy.planning.follower.parameters import PARAMETERS as FOLLOWER_P
 from rover_autonomy.planning.global_planner import GlobalPlanner
 from rover_autonomy.planning.keep_out import (
     KeepOutPlace,
+    clear_of,
     enclosing_radius,
     mark_keep_out,
+    spared,
 )
-from rover_autonomy.planning.planner.goal_planner import GoalPlanner, GoalPlannerConfig, make_global_planner
+from rover_autonomy.planning.planner.goal_planner import (
+    GoalPlanner,
+    GoalPlannerConfig,
+    PublishPlan,
+    PublishStatus,
+    make_global_planner,
+)
 from rover_autonomy.planning.planner.parameters import PARAMETERS as PLANNER_PARAMETERS
 from rover_autonomy.rover_model import load_rover_model
 
@@ -21,6 +29,7 @@ S = 1_000_000_000
 STEP = S // 10
 GEO = GridGeometry(0.1, -5.0, -5.0, 100, 100)
 RES, ORIGIN = 0.1, -10.0
+GEO_200 = GridGeometry(RES, ORIGIN, ORIGIN, 200, 200)  # the navigators' 20 m × 20 m costmap
 
 
 def test_keep_out_discs_are_lethal_and_plans_go_round_them():
@@ -133,3 +142,65 @@ def test_planner_and_follower_forbid_the_same_cells(allow_unknown):
     follower_forbids = follower.passability.forbidden(follower.costmap)
     assert planner_forbids[100, 106]  # the keep-out disc, ahead of where the rover got stuck
     assert np.array_equal(planner_forbids, follower_forbids)
+
+
+def test_an_approached_goal_s_point_lies_clear_of_the_discs_and_both_nodes_mark_the_same_cells():
+    # A disc round where the rover got stuck, (0.63, 0) r 0.5, and a rock wall east of x = 1.1 with the
+    # goal on it: sparing the goal shrinks the disc to 0.42 m; the nearest safe cells west of the goal lie
+    # outside it but within a cell of it.
+    costs = np.zeros((200, 200), np.int8)
+    follower, places, stamp = _stuck_follower_and_its_place(costs)
+    (place,) = places
+    costs[95:106, 111:] = LETHAL  # x ≥ 1.1, y −0.5 … 0.6
+    goal = (1.14, 0.04)
+    values = {spec.name: spec.default for spec in PLANNER_PARAMETERS} | {"goal_tolerance": 0.5}
+    planner = GoalPlanner(GoalPlannerConfig.from_parameters(values), make_global_planner(values))
+    planner.start()
+    planner.set_costmap(costs, RES, ORIGIN, ORIGIN, stamp, stamp)
+    planner.set_pose(-0.65, 0.0, stamp, stamp)
+    planner.set_goal("odom", *goal, stamp)
+    actions = planner.add_keep_out("odom", place.x, place.y, place.radius, stamp)
+    (plan,) = [a for a in actions if isinstance(a, PublishPlan)]
+    (status,) = [a.text for a in actions if isinstance(a, PublishStatus)][-1:]
+    assert status.endswith("from the goal (1.14, 0.04) in odom (goal cell lethal)")
+    end = plan.points[-1]
+    # Never in the disc, and at least a cell clear of it as spared for the goal: sparing the plan's end
+    # as well shrinks no disc.
+    (disc,) = spared([KeepOutPlace(place.x, place.y, place.radius)], GEO_200, goal)
+    assert disc.radius == pytest.approx(np.hypot(1.15 - 0.63, 0.05) - RES)
+    assert np.hypot(end[0] - place.x, end[1] - place.y) >= disc.radius + RES - 1e-9
+    assert np.hypot(end[0] - goal[0], end[1] - goal[1]) <= 0.5 - RES / 2
+    assert (
+        mark_keep_out(costs, GEO_200, [KeepOutPlace(place.x, place.y, place.radius)], spare=goal)[
+            GEO_200.to_cell(1.05, 0.05)
+        ]
+        == 0
+    )  # the cell beside the goal is outside the disc, yet too near it to end on
+
+    follower.reconfigure(
+        NavigatorConfig.from_parameters(
+            {spec.name: spec.default for spec in FOLLOWER_PARAMETERS} | {"goal_tolerance": 0.5},
+            load_rover_model(),
+        )
+    )
+    follower.set_costmap(costs, RES, ORIGIN, ORIGIN, stamp)
+    follower.set_plan(plan.points, "odom")
+    follower.on_plan_status(status)  # names the true goal: spared as the planner spares it
+    planned_costs, planned_geometry = planner.costmap
+    row0 = round((ORIGIN - planned_geometry.origin_y) / RES)
+    col0 = round((ORIGIN - planned_geometry.origin_x) / RES)
+    planner_view = planned_costs[row0 : row0 + 200, col0 : col0 + 200]
+    planner_forbids = make_global_planner(values).cost_model.forbidden(planner_view)
+    follower_forbids = follower.passability.forbidden(follower.costmap)
+    assert planner_forbids[GEO_200.to_cell(place.x, place.y)]
+    assert np.array_equal(planner_forbids, follower_forbids)
+
+
+def test_several_points_are_spared_at_once():
+    costs = np.zeros((100, 100), np.int8)
+    places = [KeepOutPlace(0.0, 0.0, 0.5)]
+    both = mark_keep_out(costs, GEO, places, spare=[(0.65, 0.05), (0.35, 0.05)])
+    assert np.array_equal(both, mark_keep_out(costs, GEO, places, spare=(0.35, 0.05)))
+    assert both[GEO.to_cell(0.35, 0.05)] == 0 and both[GEO.to_cell(0.15, 0.05)] == LETHAL
+    assert spared(places, GEO, [(0.05, 0.05)]) == []  # a spared point at the centre: no disc left
+    assert clear_of(places, RES, np.array([0.6, 0.55]), np.array([0.0, 0.0])).tolist() == [True, False]
