@@ -59,18 +59,12 @@ PARAMETERS = (
         range=(1.0, 10000.0),
         unit="m",
     ),
-    ParamSpec(
-        "keep_out_radius",
-        0.5,
-        "Radius of the lethal disc around each navigation/keep_out place (the last 32 are kept)",
-        range=(0.05, 5.0),
-        unit="m",
-    ),
     GOAL_TOLERANCE,
     ParamSpec(
-        "start_escape_radius",
+        "start_escape_margin",
         0.5,
-        "If the rover stands on a lethal cell, start from the nearest free cell within this distance",
+        "If the rover stands on a lethal cell, start from the nearest free cell within this distance beyond"
+        " the largest navigation/keep_out disc (each place brings its radius; the last 32 are kept)",
         range=(0.0, 5.0),
         unit="m",
     ),
