@@ -117,9 +117,6 @@ class PlanStatus(str, Enum):
 
 
 CANCELLED = "cancelled"  # reason of ``idle`` on both topics after ``navigation/cancel``
-# Reasons about a stuck rover begin with this; ``failed: stuck …`` (the follower gave up on a place it got
-# stuck at again and again) ends the goal.
-STUCK = "stuck"
 
 
 def format_state(state: NavigationState | PlanStatus, reason: str = "") -> str:

@@ -40,12 +40,6 @@ def _fold(angle: np.ndarray, speed: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return angle, np.where(flip, -speed, speed)
 
 
-def turns_in_place(vx: float, wz: float, min_turn_radius: float, margin: float = 0.0) -> bool:
-    """True when the base realises the body twist as a turn in place (dropping vx): the arc radius
-    |vx / wz| is below ``min_turn_radius`` (plus ``margin`` [m])."""
-    return wz != 0 and abs(vx / wz) < min_turn_radius + margin
-
-
 def wheel_commands(
     model: RoverModel,
     vx: float,
@@ -63,7 +57,8 @@ def wheel_commands(
         raise ValueError(f"body twist must be finite, got vx={vx}, wz={wz}")
     centres = model.nominal_wheel_centres() if centres is None else centres
     x, y = centres[:, 0], centres[:, 1]
-    point_turn = turns_in_place(vx, wz, model.min_turn_radius, point_turn_margin)
+    radius = abs(vx / wz) if wz != 0 else math.inf
+    point_turn = wz != 0 and radius < model.min_turn_radius + point_turn_margin
     if point_turn:
         vx = 0.0
     vel_x = vx - wz * y

@@ -16,8 +16,7 @@ and the best one is driven. Speed drops on rough terrain (the highest cost withi
 and on tight arcs, is capped by the yaw-rate limit and tapers near the goal. When the carrot lies far
 off the heading the rover turns in place (the rocker-bogie steers its corner wheels for a point turn).
 When no arc is safe the rover stops and asks for a replan. When the map puts the rover's own centre on
-an unsafe cell, it does not turn in place there: the arcs, forwards and backwards, that leave unsafe ground
-within ``escape_length`` may be driven, at ``min_speed``, and of those the ones crossing the least of it.
+an unsafe cell, arcs that leave unsafe ground within ``escape_length`` may be driven, at ``min_speed``.
 The goal is reached within ``goal_tolerance`` of the plan's last point — or of the true goal, when the
 planner says the plan ends short of it (``approach``: the goal's own cell is lethal, and the plan ends at
 the nearest reachable safe point within the tolerance).
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from rover_autonomy.geometry import GridGeometry
-from rover_autonomy.planning.costs import LETHAL, CostModel
+from rover_autonomy.planning.costs import LETHAL
 
 HAZARD = "hazard"  # reasons of stops caused by the terrain begin with this: the planner replans on them
 SAME_POINT = 0.01  # [m] the plan status gives points to the centimetre
@@ -77,11 +76,6 @@ class FollowerConfig:
         }
         return cls(**{**limits, **overrides})
 
-    @property
-    def passability(self) -> CostModel:
-        """Which cells the rover's centre must not enter: the planner's test (``CostModel.forbidden``)."""
-        return CostModel(unknown_cost=self.unknown_cost, lethal_cost=self.max_cost)
-
     def __post_init__(self):
         positive = ("max_speed", "max_yaw_rate", "min_turn_radius", "horizon", "sample_step", "lookahead")
         for name in positive:
@@ -117,9 +111,7 @@ class ArcFollower:
     def __init__(self, config: FollowerConfig | None = None):
         self.config = config or FollowerConfig()
         c = self.config
-        # A hair inside the steering limit: at exactly 1 / min_turn_radius, rounding in vx / wz makes the
-        # arc of some speeds tighter than the base allows, and the base turns in place instead.
-        max_curvature = (1.0 - 1e-9) / c.min_turn_radius
+        max_curvature = 1.0 / c.min_turn_radius
         self.curvatures = np.linspace(-max_curvature, max_curvature, c.arcs) if c.arcs > 1 else np.zeros(1)
         self.arc_lengths = np.arange(1, math.ceil(c.horizon / c.sample_step) + 1) * c.sample_step
         self._plan = np.empty((0, 2))
@@ -149,17 +141,9 @@ class ArcFollower:
         self.set_plan(np.empty((0, 2)))
 
     def decide(
-        self,
-        pose: tuple[float, float, float],
-        costmap: np.ndarray,
-        geometry: GridGeometry,
-        escape_length: float | None = None,
+        self, pose: tuple[float, float, float], costmap: np.ndarray, geometry: GridGeometry
     ) -> Decision:
-        """Body twist for the rover at ``pose`` = (x, y, yaw) [m, m, rad] in the costmap's frame.
-
-        ``escape_length`` [m] (default: the config's) is how far an arc may cross unsafe ground to leave it
-        when the rover stands on it; the caller lengthens it inside a keep-out disc of known radius.
-        """
+        """Body twist for the rover at ``pose`` = (x, y, yaw) [m, m, rad] in the costmap's frame."""
         c = self.config
         x, y, yaw = pose
         if not all(math.isfinite(v) for v in (x, y, yaw)):
@@ -174,17 +158,14 @@ class ArcFollower:
             return _stop("reached", f"within {from_goal:.2f} m of the goal", distance_to_goal=to_goal)
 
         carrot = self._carrot(x, y, costmap, geometry)
-        here = cost_at(costmap, geometry, np.array([x]), np.array([y]))
-        # The map puts the rover's centre on unsafe ground (map noise, a rock seen under it, a keep-out
-        # disc round it): it leaves along the arc, forwards or backwards, that crosses the least of it.
-        escaping = bool(c.passability.forbidden(here)[0])
         bearing = math.atan2(carrot[1] - y, carrot[0] - x)
         heading_error = math.remainder(bearing - yaw, math.tau)
-        if abs(heading_error) > c.point_turn_angle and not escaping:
-            if here[0] >= c.point_turn_max_cost:
+        if abs(heading_error) > c.point_turn_angle:
+            here = cost_at(costmap, geometry, np.array([x]), np.array([y]))[0]
+            if here >= c.point_turn_max_cost:
                 return _stop(
                     "blocked",
-                    f"{HAZARD}: cell cost {here[0]} too high to turn in place "
+                    f"{HAZARD}: cell cost {here} too high to turn in place "
                     f"(the plan is {heading_error:+.2f} rad off the heading)",
                 )
             wz = math.copysign(min(c.max_yaw_rate, 2.0 * abs(heading_error)), heading_error)
@@ -196,33 +177,31 @@ class ArcFollower:
                 distance_to_goal=to_goal,
             )
 
-        # Sample every arc: (arcs, samples) positions from the closed-form unicycle arc; backwards
-        # (x mirrored in the body frame) only to escape.
-        curvatures = self.curvatures
-        turn = np.outer(curvatures, self.arc_lengths)  # heading change dθ = κ s
+        # Sample every arc: (arcs, samples) positions from the closed-form unicycle arc.
+        turn = np.outer(self.curvatures, self.arc_lengths)  # heading change dθ = κ s
         along = self.arc_lengths * np.sinc(turn / math.pi)  # s · sin(dθ)/dθ
         side = self.arc_lengths * (turn / 2) * np.sinc(turn / (2 * math.pi)) ** 2  # s · (1 − cos dθ)/dθ
-        direction = np.ones(len(curvatures))
-        if escaping:
-            curvatures = np.concatenate([curvatures, curvatures])
-            along, side = np.vstack([along, -along]), np.vstack([side, side])
-            direction = np.concatenate([direction, -direction])
         cos_y, sin_y = math.cos(yaw), math.sin(yaw)
         px = x + along * cos_y - side * sin_y
         py = y + along * sin_y + side * cos_y
-        cost = cost_at(costmap, geometry, px, py)
-        blocked = c.passability.forbidden(cost)
-        cost = cost.astype(float)
-        cost[cost < 0] = c.unknown_cost if c.unknown_cost is not None else LETHAL
-        samples = len(self.arc_lengths)
+        cost = cost_at(costmap, geometry, px, py).astype(float)
+
+        unknown = cost < 0
+        blocked = cost >= c.max_cost
+        if c.unknown_cost is None:
+            blocked |= unknown
+        cost[unknown] = c.unknown_cost if c.unknown_cost is not None else LETHAL
+        escaping = cost_at(costmap, geometry, np.array([x]), np.array([y]))[0] >= c.max_cost
         if escaping:
-            allowed = c.escape_length if escape_length is None else escape_length
-            leave = np.where((~blocked).any(axis=1), (~blocked).argmax(axis=1), samples)
-            exits = (leave < samples) & (self.arc_lengths[np.minimum(leave, samples - 1)] <= allowed)
-            blocked &= ~((np.arange(samples)[None, :] < leave[:, None]) & exits[:, None])
-        first_blocked = np.where(blocked.any(axis=1), blocked.argmax(axis=1), samples)
+            # The map puts the rover's centre on an unsafe cell (map noise, or the map changed under
+            # it): let arcs that leave unsafe ground within escape_length drive out, slowly.
+            leave = np.where((~blocked).any(axis=1), (~blocked).argmax(axis=1), len(self.arc_lengths))
+            exits = self.arc_lengths[np.minimum(leave, len(self.arc_lengths) - 1)] <= c.escape_length
+            before_exit = (np.arange(blocked.shape[1])[None, :] < leave[:, None]) & exits[:, None]
+            blocked &= ~before_exit
+        first_blocked = np.where(blocked.any(axis=1), blocked.argmax(axis=1), len(self.arc_lengths))
         safe_length = np.where(first_blocked > 0, self.arc_lengths[np.maximum(first_blocked - 1, 0)], 0.0)
-        safe_length[first_blocked == samples] = self.arc_lengths[-1]
+        safe_length[first_blocked == len(self.arc_lengths)] = self.arc_lengths[-1]
         # An arc need only stay safe as far as the rover still has to go: to the plan's end, or into the
         # goal's tolerance. A plan ending beside a hazard (an approached goal) is then not refused for
         # arcs that would meet it past the point where the goal counts as reached.
@@ -235,15 +214,11 @@ class ArcFollower:
                 distance_to_goal=to_goal,
             )
 
-        if escaping:
-            # The cheapest escape crosses the least unsafe ground; the score below picks among those.
-            safe &= leave == leave[safe].min()
-        else:
-            # Arcs safe over the whole horizon (or up to the goal) win over arcs that are only safe for
-            # the minimum length: the rover keeps its distance instead of grazing hazards.
-            clear = safe_length >= min(self.arc_lengths[-1], to_goal) - 1e-9
-            if clear.any():
-                safe = clear
+        # Arcs safe over the whole horizon (or up to the goal) win over arcs that are only safe for the
+        # minimum length: the rover keeps its distance instead of grazing hazards.
+        clear = safe_length >= min(self.arc_lengths[-1], to_goal) - 1e-9
+        if clear.any():
+            safe = clear
 
         # Score the arcs over the stretch to the carrot distance (or their safe length).
         reach = np.minimum(safe_length, c.lookahead)
@@ -251,8 +226,10 @@ class ArcFollower:
         count = np.maximum(in_reach.sum(axis=1), 1)
         mean_cost = (cost * in_reach).sum(axis=1) / count
         worst_cost = np.where(in_reach, cost, 0.0).max(axis=1)
-        end = np.maximum(np.minimum(np.round(reach / c.sample_step).astype(int) - 1, samples - 1), 0)
-        rows = np.arange(len(curvatures))
+        end = np.maximum(
+            np.minimum(np.round(reach / c.sample_step).astype(int) - 1, len(self.arc_lengths) - 1), 0
+        )
+        rows = np.arange(len(self.curvatures))
         start_gap = math.hypot(carrot[0] - x, carrot[1] - y)
         end_gap = np.hypot(carrot[0] - px[rows, end], carrot[1] - py[rows, end])
         progress = (start_gap - end_gap) / c.lookahead
@@ -266,7 +243,7 @@ class ArcFollower:
         )
         score[~safe] = -np.inf
         best = int(np.argmax(score))
-        curvature = float(curvatures[best])
+        curvature = float(self.curvatures[best])
 
         near = self.arc_lengths <= c.slowdown_length
         worst_near = float(cost[best, near].max()) if near.any() else float(cost[best, 0])
@@ -276,10 +253,9 @@ class ArcFollower:
         speed = c.min_speed if escaping else max(speed, c.min_speed)
         if abs(curvature) * speed > c.max_yaw_rate:
             speed = c.max_yaw_rate / abs(curvature)
-        vx = float(direction[best]) * speed
         return Decision(
-            vx,
-            curvature * vx,
+            speed,
+            curvature * speed,
             "driving",
             "escaping unsafe ground" if escaping else "",
             curvature=curvature,
@@ -288,24 +264,16 @@ class ArcFollower:
         )
 
     # -- plan geometry ------------------------------------------------------------------------
-    @property
-    def named_goal(self) -> tuple[float, float] | None:
-        """The true goal the planner named (``approach``) for a plan ending where this one does, or None
-        (no plan, no approach, or one for another plan end)."""
-        if self.approach is None or len(self._plan) == 0:
-            return None
-        end = self._plan[-1]
-        (px, py), goal = self.approach
-        return goal if math.hypot(px - end[0], py - end[1]) <= SAME_POINT else None
-
     def _judged_goal(self) -> tuple[float, float]:
         """The point "reached" is judged against: the true goal the planner named for a plan ending
         where this one does, within ``goal_tolerance`` of that end; otherwise the plan's end (also when
         the planner's tolerance exceeds ours: the rover would never reach the named goal's tolerance)."""
         end = self._plan[-1]
-        goal = self.named_goal
-        if goal is not None and math.hypot(goal[0] - end[0], goal[1] - end[1]) <= self.config.goal_tolerance:
-            return goal
+        if self.approach is not None:
+            (px, py), (gx, gy) = self.approach
+            at_end = math.hypot(px - end[0], py - end[1]) <= SAME_POINT
+            if at_end and math.hypot(gx - end[0], gy - end[1]) <= self.config.goal_tolerance:
+                return gx, gy
         return float(end[0]), float(end[1])
 
     def _window(self) -> slice:

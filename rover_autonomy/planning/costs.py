@@ -49,23 +49,16 @@ class CostModel:
         if not (1 <= self.lethal_cost <= LETHAL):
             raise ValueError(f"lethal_cost must be in [1, 100], got {self.lethal_cost}")
 
-    def forbidden(self, costmap: np.ndarray) -> np.ndarray:
-        """True where the rover's centre must not go: cells at or above ``lethal_cost`` (keep-out discs
-        included: they are lethal cells), and unknown cells when they are not allowed. The planner's and
-        the follower's one test of passability."""
-        values = np.asarray(costmap)
-        forbidden = values >= self.lethal_cost
-        if self.unknown_cost is None:
-            forbidden |= values < 0
-        return forbidden
-
     def factors(self, costmap: np.ndarray) -> np.ndarray:
         """Traversal factor of every cell (float64, ``inf`` where forbidden), same shape as ``costmap``."""
         values = np.asarray(costmap)
         factor = 1.0 + self.weight * np.clip(values, 0, LETHAL).astype(np.float64)
-        if self.unknown_cost is not None:
-            factor[values < 0] = 1.0 + self.weight * self.unknown_cost
-        factor[self.forbidden(values)] = np.inf
+        factor[values >= self.lethal_cost] = np.inf
+        unknown = values < 0
+        if self.unknown_cost is None:
+            factor[unknown] = np.inf
+        else:
+            factor[unknown] = 1.0 + self.weight * self.unknown_cost
         return factor
 
 

@@ -37,7 +37,7 @@ import numpy as np
 from scipy import ndimage
 
 from rover_autonomy.geometry import GridGeometry
-from rover_autonomy.planning.costs import CostModel, path_cost
+from rover_autonomy.planning.costs import LETHAL, CostModel, path_cost
 from rover_autonomy.planning.grid_search import (
     NO_POTENTIALS,
     _heuristic_grid,
@@ -45,7 +45,6 @@ from rover_autonomy.planning.grid_search import (
     block_minima,
     block_potentials,
 )
-from rover_autonomy.planning.keep_out import KeepOutPlace, clear_of
 
 
 def cover(
@@ -73,6 +72,40 @@ def cover(
     return grown, replace(
         geometry, origin_x=origin_x, origin_y=origin_y, height=grown.shape[0], width=grown.shape[1]
     )
+
+
+def keep_out(
+    costmap: np.ndarray,
+    geometry: GridGeometry,
+    centres: list[tuple[float, float]],
+    radius: float,
+    spare: tuple[float, float] | None = None,
+) -> np.ndarray:
+    """The costmap with every cell whose centre lies within ``radius`` [m] of a centre made lethal:
+    places the map cannot show as hazards (where the rover got stuck) kept out of the plans. A disc
+    shrinks to leave the point ``spare`` (the goal) outside it: a place stuck near the goal must not
+    make the goal itself unreachable."""
+    if not centres:
+        return costmap
+    marked = costmap.copy()
+    res = geometry.resolution
+    for x, y in centres:
+        r = radius if spare is None else min(radius, math.hypot(spare[0] - x, spare[1] - y) - res)
+        if r <= 0:
+            continue
+        reach = math.ceil(r / res)
+        col = math.floor((x - geometry.origin_x) / res)
+        row = math.floor((y - geometry.origin_y) / res)
+        r0, r1 = max(row - reach, 0), min(row + reach + 1, geometry.height)
+        c0, c1 = max(col - reach, 0), min(col + reach + 1, geometry.width)
+        if r0 >= r1 or c0 >= c1:
+            continue  # off this map
+        rows, cols = np.mgrid[r0:r1, c0:c1]
+        cx = geometry.origin_x + (cols + 0.5) * res
+        cy = geometry.origin_y + (rows + 0.5) * res
+        inside = np.hypot(cx - x, cy - y) <= r
+        marked[r0:r1, c0:c1][inside] = LETHAL
+    return marked
 
 
 # What keeps a plan from ending on its goal (the ``why`` of an :class:`Approach`).
@@ -113,12 +146,10 @@ class GlobalPlanner:
     cost_model: how cell values become traversal factors
     block: block size of the heuristic's potentials [cells]; 0 uses the octile bound alone
     repair_margin: cells added around the damaged stretch of the path for a window repair
-    start_escape_margin: when the start cell is forbidden (map noise under the rover, a keep-out disc
-        round it), start from the nearest passable cell within this distance [m] beyond the largest
-        keep-out disc of the costmap: a rover inside a disc can always leave it
+    start_escape_radius: when the start cell is forbidden (map noise under the rover), start from the
+        nearest passable cell within this distance [m]
     goal_tolerance: a goal the search cannot end on is approached at a point within this distance [m]
-        less half a cell (:attr:`approach_radius`), more than a cell clear of every keep-out disc; 0 plans
-        to goals exactly
+        less half a cell (:attr:`approach_radius`); 0 plans to goals exactly
     """
 
     def __init__(
@@ -126,16 +157,14 @@ class GlobalPlanner:
         cost_model: CostModel | None = None,
         block: int = 4,
         repair_margin: int = 40,
-        start_escape_margin: float = 0.5,
+        start_escape_radius: float = 0.5,
         goal_tolerance: float = 0.0,
     ):
         self.cost_model = cost_model or CostModel()
         self.block = block
         self.repair_margin = repair_margin
-        self.start_escape_margin = start_escape_margin
-        self._start_escape = start_escape_margin  # [m] reach of the start escape on this costmap
+        self.start_escape_radius = start_escape_radius
         self.goal_tolerance = goal_tolerance
-        self._keep_out: tuple[KeepOutPlace, ...] = ()  # the discs folded into this costmap
         self.geometry: GridGeometry | None = None
         self.factors: np.ndarray | None = None
         self._costmap: np.ndarray | None = None
@@ -150,22 +179,11 @@ class GlobalPlanner:
         self._approach: Approach | None = None  # where the current plan ends short of its goal
 
     # -- costmap ------------------------------------------------------------------------------
-    def set_costmap(
-        self,
-        costmap: np.ndarray,
-        geometry: GridGeometry,
-        keep_out_radius: float = 0.0,
-        keep_out: tuple[KeepOutPlace, ...] | list[KeepOutPlace] = (),
-    ) -> None:
-        """Take a new costmap: (H, W) integer cell values, row = y, col = x. ``keep_out_radius`` [m] is
-        the largest keep-out disc folded into it (``keep_out.mark_keep_out``): the start escape reaches
-        ``start_escape_margin`` beyond it. ``keep_out`` are the discs as folded in (spared for the goal):
-        an approach point lies at least a cell clear of each (``keep_out.clear_of``)."""
+    def set_costmap(self, costmap: np.ndarray, geometry: GridGeometry) -> None:
+        """Take a new costmap: (H, W) integer cell values, row = y, col = x."""
         costmap = np.asarray(costmap)
         if costmap.shape != (geometry.height, geometry.width):
             raise ValueError(f"costmap shape {costmap.shape} does not match {geometry}")
-        self._start_escape = keep_out_radius + self.start_escape_margin
-        self._keep_out = tuple(keep_out)
         factors = self.cost_model.factors(costmap)
         same_grid = self.geometry == geometry and self.factors is not None
         if same_grid and self.block > 0 and self._block_min is not None:
@@ -304,7 +322,7 @@ class GlobalPlanner:
         c1 = min(goal[1] + reach + 1, self.geometry.width)
         # Safe: known and passable. An unknown cell may hide the very hazard the goal is on.
         safe = (self._labels[r0:r1, c0:c1] == label) & (self._costmap[r0:r1, c0:c1] >= 0)
-        cells = self._clear_of_keep_out(np.argwhere(safe) + np.array([r0, c0]))
+        cells = np.argwhere(safe) + np.array([r0, c0])
         distance = self._goal_distances(cells)
         within = distance <= radius + 1e-9
         cells, distance = cells[within], distance[within]
@@ -322,19 +340,10 @@ class GlobalPlanner:
         best = np.lexsort((cells[:, 1], cells[:, 0], distance, costs))[0]  # cost, distance, row, column
         return (int(cells[best, 0]), int(cells[best, 1])), float(distance[best])
 
-    def _clear_of_keep_out(self, cells: np.ndarray) -> np.ndarray:
-        """The cells whose centre lies at least a cell clear of every keep-out disc: an approach point is
-        never in a disc, and the follower, sparing the plan's end as well as the goal, shrinks no disc
-        for it (the two nodes mark the same cells)."""
-        if not self._keep_out or cells.shape[0] == 0:
-            return cells
-        centres = self.geometry.cell_centres(cells)
-        return cells[clear_of(self._keep_out, self.geometry.resolution, centres[:, 0], centres[:, 1])]
-
     def _nearest_reachable(self, label: int) -> str:
         """Which point the planner would accept, for a refusal: the known, passable cell centre the
         search reaches nearest the goal, its distance, and what the tolerance accepts."""
-        cells = self._clear_of_keep_out(np.argwhere((self._labels == label) & (self._costmap >= 0)))
+        cells = np.argwhere((self._labels == label) & (self._costmap >= 0))
         if cells.shape[0] == 0:
             return "the rover reaches no known safe cell on the costmap"
         distance = self._goal_distances(cells)
@@ -351,9 +360,8 @@ class GlobalPlanner:
             return None, f"rover position ({start_xy[0]:.2f}, {start_xy[1]:.2f}) is outside the costmap"
         if np.isfinite(self.factors[start]):
             return start, ""
-        # The rover stands on a forbidden cell (noise, a keep-out disc round it): leave by the nearest
-        # free one.
-        reach = math.ceil(self._start_escape / self.geometry.resolution)
+        # The rover stands on a forbidden cell (noise, or it drove there): leave by the nearest free one.
+        reach = math.ceil(self.start_escape_radius / self.geometry.resolution)
         r0, c0 = max(start[0] - reach, 0), max(start[1] - reach, 0)
         window = self.factors[r0 : start[0] + reach + 1, c0 : start[1] + reach + 1]
         free = np.argwhere(np.isfinite(window))
@@ -361,7 +369,7 @@ class GlobalPlanner:
             return None, "the rover stands on lethal cells with no free cell nearby"
         d = np.hypot(free[:, 0] + r0 - start[0], free[:, 1] + c0 - start[1])
         best = free[np.argmin(d)]
-        if d.min() * self.geometry.resolution > self._start_escape:
+        if d.min() * self.geometry.resolution > self.start_escape_radius:
             return None, "the rover stands on lethal cells with no free cell nearby"
         return (int(best[0] + r0), int(best[1] + c0)), ""
 

@@ -14,7 +14,6 @@ from std_srvs.srv import Trigger
 from rover_autonomy.contract import PLAN_STATUS_TOPIC
 from rover_autonomy.geometry import GridGeometry, yaw_to_quaternion
 from rover_autonomy.planning.follower.node import PathFollowerNode
-from rover_autonomy.planning.follower.recovery import footprint_half_length
 from rover_autonomy.planning.planner.node import PathPlannerNode
 from rover_autonomy.ros_common import qos
 from rover_autonomy.ros_common.conversions import (
@@ -23,7 +22,6 @@ from rover_autonomy.ros_common.conversions import (
     data_to_odometry,
     make_pose_stamped,
 )
-from rover_autonomy.rover_model import load_rover_model
 
 RES = 0.1
 GEOMETRY = GridGeometry(RES, -10.0, -10.0, 200, 200, "odom")  # 20 m × 20 m around the odom origin
@@ -439,15 +437,12 @@ def test_stuck_rover_backs_up_and_gets_a_plan_around_the_place(ros):
     rig.drive_tick(pose=(-0.65, 0.0, 0.0), seconds=0.3)  # backed up
     assert ros.spin_until(lambda: keep_outs, timeout=3)
     place = keep_outs[-1]
-    # Ahead of where it got stuck, the radius (keep_out_radius) in z, clear of the rover at (-0.65, 0).
-    x, y, radius = place.point.x, place.point.y, place.point.z
-    assert place.header.frame_id == "odom" and y == 0.0 and radius == 0.5
-    assert x == pytest.approx(radius + footprint_half_length(load_rover_model()) - 0.65)
+    assert place.header.frame_id == "odom" and (place.point.x, place.point.y) == (0.0, 0.0)
     # (navigation/state keeps the last state only: the "blocked: stuck at …, backed up" between the two
     # may be replaced by "driving" on the new plan before the rig takes it.)
     assert ros.spin_until(lambda: len(rig.plans) > plans_before and len(rig.plans[-1].poses) > 0)
     points = np.array([(p.pose.position.x, p.pose.position.y) for p in rig.plans[-1].poses])
-    assert np.hypot(points[:, 0] - x, points[:, 1] - y).min() > radius  # the planner took its radius
+    assert np.hypot(points[:, 0], points[:, 1]).min() > 0.5  # planner keep_out_radius
     assert rig.wait_state("driving")
     rig.drive_tick(pose=(-0.65, 0.0, 0.0))
     assert rig.last_twist().linear.x > 0.0 or rig.last_twist().angular.z != 0.0
@@ -468,9 +463,6 @@ def test_keep_out_in_an_unknown_frame_is_refused_and_named(ros):
     pub.publish(bad)
     bad.header.frame_id = "odom"
     bad.point.x = math.nan
-    bad.point.z = 0.5
-    pub.publish(bad)
-    bad.point.x, bad.point.z = 1.0, 0.0  # no radius
     pub.publish(bad)
 
     def named():

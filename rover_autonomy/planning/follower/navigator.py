@@ -14,14 +14,8 @@ must not move (emergency stop, no or stale costmap, odometry lost or unusable, n
 ``blocked: hazard…`` asks the planner for a new plan), ``reached``, ``failed`` with the planner's reason,
 ``idle: cancelled``. Every stop commands a zero twist. When the odometry shows the rover not moving while
 it is told to (:class:`~.recovery.StuckMonitor`) it is ``recovering``: it backs straight up over mapped
-ground (:class:`~.recovery.Backup`), reports the keep-out discs round the obstruction
-(:class:`~.recovery.StuckPlaces`, :class:`KeepOut`), drops the plan and waits for the planner's plan
-around them; at a place it got stuck at too often it gives up (``failed: stuck …``).
-
-The follower drives on the costmap with the discs it reported folded in (``keep_out.mark_keep_out``, as
-the planner does, both sparing the plan's end and the true goal a ``planned: … from the goal …`` status
-names for it), so it never drives into a place the planner keeps out; inside one (a disc that grew round
-it) its escape reaches that disc's radius further.
+ground (:class:`~.recovery.Backup`), reports the place (:class:`KeepOut`), drops the plan and waits for
+the planner's plan around it.
 """
 
 from __future__ import annotations
@@ -32,7 +26,6 @@ import numpy as np
 
 from rover_autonomy.contract import (
     CANCELLED,
-    STUCK,
     NavigationState,
     PlanStatus,
     format_state,
@@ -41,21 +34,14 @@ from rover_autonomy.contract import (
 )
 from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.actions import Healthy, Warn, collects_actions
-from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig, cost_at
-from rover_autonomy.planning.costs import CostModel
+from rover_autonomy.planning.arc_follower import ArcFollower, Decision, FollowerConfig
 from rover_autonomy.planning.follower.recovery import (
-    GIVE_UP_AFTER,
     Backup,
     BackupConfig,
-    KeepOutConfig,
     StuckConfig,
-    StuckEvent,
     StuckMonitor,
-    StuckPlaces,
-    footprint_half_length,
     reverse_clearance,
 )
-from rover_autonomy.planning.keep_out import enclosing_radius, mark_keep_out
 from rover_autonomy.rover_model import RoverModel
 
 Pose = tuple[float, float, float]  # x, y [m], yaw [rad] in odom
@@ -76,9 +62,8 @@ class PublishState:
 
 @dataclass(frozen=True)
 class KeepOut:
-    x: float  # [m] in odom: centre of a disc the rover's centre must keep out of
+    x: float  # [m] in odom
     y: float  # [m] in odom
-    radius: float  # [m]
     stamp_ns: int
 
 
@@ -87,7 +72,6 @@ class NavigatorConfig:
     follower: FollowerConfig
     stuck: StuckConfig | None  # None: never recover
     backup: BackupConfig
-    keep_out: KeepOutConfig
     control_period: float  # [s] of odometry time between decisions, at least
     costmap_timeout: float  # [s] of costmap age against the odometry stamp
     odom_timeout: float  # [s] without odometry (node clock) before the rover stops
@@ -123,14 +107,11 @@ class NavigatorConfig:
         )
         stuck = None
         if values["stuck_window"] > 0:
-            stuck = StuckConfig.from_rover_model(
-                model, window=values["stuck_window"], progress_fraction=values["stuck_progress"]
-            )
+            stuck = StuckConfig(window=values["stuck_window"], progress_fraction=values["stuck_progress"])
         return cls(
             follower=follower,
             stuck=stuck,
             backup=BackupConfig(distance=values["backup_distance"], speed=values["backup_speed"]),
-            keep_out=KeepOutConfig(values["keep_out_radius"], footprint_half_length(model)),
             control_period=values["control_period"],
             costmap_timeout=values["costmap_timeout"],
             odom_timeout=values["odom_timeout"],
@@ -145,8 +126,7 @@ class Navigator:
         self._follower = ArcFollower(config.follower)
         self._stuck = StuckMonitor(config.stuck) if config.stuck is not None else None
         self._actions: list = []
-        self._received: np.ndarray | None = None  # the latest costmap, as received
-        self._costmap: np.ndarray | None = None  # … with the keep-out discs folded in: driven on
+        self._costmap: np.ndarray | None = None
         self._geometry: GridGeometry | None = None
         self._costmap_stamp: int | None = None
         self._last_odom_stamp: int | None = None
@@ -157,34 +137,21 @@ class Navigator:
         self._state = ""
         self._pose: Pose | None = None  # the last odometry
         self._backup: Backup | None = None
-        self._places = StuckPlaces(config.keep_out)
-        self._stuck_event: tuple[StuckEvent, Pose] | None = None  # the event being recovered from
+        self._stuck_place: tuple[float, float] | None = None
 
     @property
     def state(self) -> str:
         """The current navigation/state text."""
         return self._state
 
-    @property
-    def costmap(self) -> np.ndarray | None:
-        """The costmap the follower drives on: the latest, with its keep-out discs folded in."""
-        return self._costmap
-
-    @property
-    def passability(self) -> CostModel:
-        """Which cells of :attr:`costmap` the rover's centre must not enter (the planner's test)."""
-        return self.config.follower.passability
-
     def reconfigure(self, config: NavigatorConfig) -> None:
-        """Changed parameters: the plan (with its approach) and the keep-out places are kept, the plan's
-        progress and the stuck judgement start afresh."""
+        """Changed parameters: the plan is kept, its progress and the stuck judgement start afresh."""
         plan, approach = self._follower.plan, self._follower.approach
         self.config = config
         self._follower = ArcFollower(config.follower)
         self._follower.set_plan(plan)
         self._follower.approach = approach
         self._stuck = StuckMonitor(config.stuck) if config.stuck is not None else None
-        self._places.config = config.keep_out
 
     # -- inputs -------------------------------------------------------------------------------
     @collects_actions
@@ -205,7 +172,6 @@ class Navigator:
             self._halt(NavigationState.FAILED, f"plan rejected: frame {frame_id!r}, expected odom")
             return
         self._follower.set_plan(points)
-        self._fold_keep_out()  # the discs spare the plan's end (and the goal it approaches)
         self._last_decision_stamp = None
         if self._backup is not None:
             return  # dropped once backed up: the planner then plans around the stuck place
@@ -233,7 +199,6 @@ class Navigator:
             self._halt(NavigationState.FAILED, reason)
         elif status is PlanStatus.PLANNED and (approach := parse_approach(reason)) is not None:
             self._follower.approach = approach  # a plan ending short of its goal: judge the true goal
-            self._fold_keep_out()  # … and spare it, as the planner does
         elif status is PlanStatus.PLANNING and not self._active:
             self._set_state(format_state(NavigationState.PLANNING))
         elif status is PlanStatus.IDLE and reason == CANCELLED:
@@ -247,8 +212,7 @@ class Navigator:
     ) -> None:
         """A costmap: (H, W) costs, row = y, with cell (0, 0)'s corner at (origin_x, origin_y) in odom [m]."""
         geometry = GridGeometry(resolution, origin_x, origin_y, costs.shape[0], costs.shape[1])
-        self._received, self._geometry = costs, geometry
-        self._fold_keep_out()
+        self._costmap, self._geometry = costs, geometry
         self._costmap_stamp = stamp_ns
         # New terrain is decided on at once, from the latest pose, rather than at the next control
         # period: a hazard the frame revealed is acted on, and a frame reaches cmd_vel in the time
@@ -318,13 +282,11 @@ class Navigator:
         if self._backup is not None:
             self._back_up(pose, stamp)
             return
-        # Inside a keep-out disc the way out is that much longer than map noise under the rover.
-        escape = self.config.follower.escape_length + enclosing_radius(self._places.discs, pose[0], pose[1])
-        decision = self._follower.decide(pose, self._costmap, self._geometry, escape_length=escape)
+        decision = self._follower.decide(pose, self._costmap, self._geometry)
         self._act(decision, stamp)
         if self._stuck is not None and self._active:
-            vx, wz = (decision.vx, decision.wz) if decision.status in MOVING else (0.0, 0.0)
-            why = self._stuck.observe(stamp * 1e-9, pose[0], pose[1], vx, wz)
+            moving = decision.status in MOVING
+            why = self._stuck.observe(stamp * 1e-9, pose[0], pose[1], decision.vx if moving else 0.0)
             if why:
                 self._start_backup(pose, stamp, why)
 
@@ -355,20 +317,9 @@ class Navigator:
     # -- getting unstuck ----------------------------------------------------------------------
     def _start_backup(self, pose: Pose, stamp: int, why: str) -> None:
         x, y, _ = pose
-        event = self._places.judge(x, y)
-        if event.count > GIVE_UP_AFTER:
-            self._emit(Warn("stuck", f"stuck at ({x:.2f}, {y:.2f}) in odom: {why}"))
-            self._follower.clear()
-            self._active = False
-            fx, fy = event.first
-            reason = f"{STUCK} {event.count} times at ({fx:.2f}, {fy:.2f}) in odom: no way past it"
-            self._halt(NavigationState.FAILED, reason, stamp)
-            return
-        self._stuck_event = (event, pose)
+        self._stuck_place = (x, y)
         config = self.config.backup
-        length = reverse_clearance(
-            pose, self._costmap, self._geometry, config.distance, self.config.follower.max_cost
-        )
+        length = reverse_clearance(pose, self._costmap, self._geometry, config.distance)
         self._emit(Warn("stuck", f"stuck at ({x:.2f}, {y:.2f}) in odom: {why}; backing up {length:.2f} m"))
         if length < config.min_distance:
             self._end_recovery(stamp, f"no room to back up ({length:.2f} m clear behind)")
@@ -390,40 +341,13 @@ class Navigator:
             self._end_recovery(stamp, "backed up" if outcome == "done" else "backing up timed out")
 
     def _end_recovery(self, stamp: int, how: str) -> None:
-        """Stop, drop the plan, keep the obstruction out and ask for a plan round it (the planner
-        answers on keep_out)."""
+        """Stop, drop the plan and ask for one around the stuck place (the planner answers on keep_out)."""
         self._backup = None
         self._follower.clear()
         self._active = False
-        event, stuck = self._stuck_event
-        self._stuck_event = None
-        rover = self._pose[:2] if self._pose is not None else stuck[:2]
-        discs = self._places.keep_out(event, stuck, rover, self._unsafe)
-        self._fold_keep_out()
-        at = f"stuck at ({stuck[0]:.2f}, {stuck[1]:.2f})"
-        reason = {
-            1: f"{at}, {how}: planning around it",
-            2: f"{at} again, {how}: planning a wider way round",
-        }.get(event.count, f"{at} a third time, {how}: planning round the other side")
-        self._halt(NavigationState.BLOCKED, reason, stamp)
-        for disc in discs:
-            self._emit(KeepOut(disc.x, disc.y, disc.radius, stamp))
-
-    def _unsafe(self, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
-        """Which points lie on cells the rover's centre must not enter."""
-        return self.passability.forbidden(cost_at(self._costmap, self._geometry, xs, ys))
-
-    def _fold_keep_out(self) -> None:
-        """The costmap to drive on: the latest with the keep-out discs, sparing what the planner spares:
-        the plan's end and the true goal the planner's status names for it (an approached goal). The
-        planner picks an approach point at least a cell clear of its discs, so sparing it shrinks none."""
-        if self._received is None:
-            return
-        plan = self._follower.plan
-        spare = [tuple(plan[-1])] if len(plan) else []
-        if (goal := self._follower.named_goal) is not None:
-            spare.append(goal)
-        self._costmap = mark_keep_out(self._received, self._geometry, self._places.discs, spare=spare)
+        x, y = self._stuck_place
+        self._halt(NavigationState.BLOCKED, f"stuck at ({x:.2f}, {y:.2f}), {how}: planning around it", stamp)
+        self._emit(KeepOut(x, y, stamp))
 
     # -- outputs ------------------------------------------------------------------------------
     def _halt(

@@ -11,8 +11,7 @@ geometry_msgs/Twist when ``cmd_vel_stamped`` is false).
 :class:`~rover_autonomy.contract.NavigationState`. ``blocked: hazard…`` asks the planner for a new plan.
 Whenever the rover must not move (no plan, emergency stop, no or stale costmap, odometry lost or not
 finite, nothing safe to drive) a zero twist is sent and the state says why. A stuck rover backs up and
-publishes the discs to keep out on ``navigation/keep_out`` (geometry_msgs/PointStamped in ``odom``, ``z``
-the radius [m]); it drives on the costmap with them folded in.
+publishes the place on ``navigation/keep_out`` (geometry_msgs/PointStamped in ``odom``).
 
 The decisions are :class:`~.navigator.Navigator`'s; this node converts the messages for it and performs
 the actions it returns.
@@ -133,7 +132,7 @@ class PathFollowerNode(RoverNode):
                 place = PointStamped()
                 place.header.stamp = ns_to_stamp(action.stamp_ns)
                 place.header.frame_id = "odom"
-                place.point.x, place.point.y, place.point.z = action.x, action.y, action.radius
+                place.point.x, place.point.y = action.x, action.y
                 self._keep_out_pub.publish(place)
             elif isinstance(action, Healthy):
                 self.set_status(OK, action.message, **action.values)

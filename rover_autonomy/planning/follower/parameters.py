@@ -87,8 +87,7 @@ PARAMETERS = (
     ParamSpec(
         "escape_length",
         0.5,
-        "When the map puts the rover on a cell at or above max_cost, arcs may cross such cells this far to leave"
-        " (plus the radius of a keep-out disc round it)",
+        "When the map puts the rover on a cell at or above max_cost, arcs may cross such cells this far to leave",
         range=(0.0, 3.0),
         unit="m",
     ),
@@ -116,16 +115,8 @@ PARAMETERS = (
     ParamSpec(
         "backup_distance",
         0.8,
-        "Distance backed up when stuck (over known, passable ground behind)",
+        "Distance backed up when stuck (more than the planner's keep_out_radius)",
         range=(0.0, 5.0),
-        unit="m",
-    ),
-    ParamSpec(
-        "keep_out_radius",
-        0.5,
-        "Radius of the disc kept out (navigation/keep_out) ahead of a rover stuck at a new place; twice"
-        " that at a place stuck at before",
-        range=(0.05, 2.5),  # twice the largest is keep_out.MAX_RADIUS, the largest disc the planner takes
         unit="m",
     ),
     ParamSpec("backup_speed", 0.1, "Speed backing up", range=(0.01, 1.0), unit="m/s"),

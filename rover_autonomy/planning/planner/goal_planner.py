@@ -12,12 +12,7 @@ update, when the rover is more than ``max_path_deviation`` from the plan (at mos
 ``min_replan_interval`` after a full plan), when the follower reports ``blocked: hazard…`` (in full) and
 every ``replan_period`` seconds (in full, which restores optimality after local repairs). Times compare
 input stamps (costmap and odometry), so a replay plans the same. A goal waits for its first costmap and
-for odometry. The last :data:`~rover_autonomy.planning.keep_out.MAX_KEEP_OUT` places where the rover got
-stuck are discs lethal to every plan (each of its own radius, folded in by ``keep_out.mark_keep_out`` as
-the follower does, both sparing the goal and the plan's end); a rover inside one is planned from the
-nearest free cell beyond it. A goal the plan cannot end on is approached within ``goal_tolerance``, at a
-point at least a cell clear of every disc, and the ``planned`` status names it (``format_approach``). The
-follower giving up on a place (``failed: stuck …``) ends the goal.
+for odometry; the last :data:`MAX_KEEP_OUT` places where the rover got stuck are lethal to every plan.
 """
 
 from __future__ import annotations
@@ -30,7 +25,6 @@ import numpy as np
 
 from rover_autonomy.contract import (
     CANCELLED,
-    STUCK,
     NavigationState,
     PlanStatus,
     format_approach,
@@ -41,12 +35,12 @@ from rover_autonomy.geometry import GridGeometry, Pose2D
 from rover_autonomy.planning.actions import Healthy, Info, Warn, collects_actions
 from rover_autonomy.planning.arc_follower import HAZARD
 from rover_autonomy.planning.costs import CostModel
-from rover_autonomy.planning.global_planner import GlobalPlanner, PlanResult, cover
-from rover_autonomy.planning.keep_out import MAX_KEEP_OUT, MAX_RADIUS, KeepOutPlace, mark_keep_out, spared
+from rover_autonomy.planning.global_planner import GlobalPlanner, PlanResult, cover, keep_out
 
 NO_COSTMAP_YET = "no costmap received yet"
 NO_ODOMETRY_YET = "no odometry received yet"
 ODOMETRY_LOST = "odometry lost"
+MAX_KEEP_OUT = 32  # keep-out places remembered (oldest forgotten first)
 GOAL_MARGIN = 2.0  # [m] of unknown cells the costmap is grown by around a goal beyond it
 
 # Parameters of path_planner that make a new GlobalPlanner (make_global_planner).
@@ -58,7 +52,7 @@ SEARCH_PARAMETERS = frozenset(
         "lethal_cost",
         "heuristic_block",
         "repair_margin",
-        "start_escape_margin",
+        "start_escape_radius",
         "goal_tolerance",
     }
 )
@@ -79,6 +73,7 @@ class PublishStatus:
 class GoalPlannerConfig:
     map_to_odom: Pose2D  # pose of odom in map [m, m, rad]
     max_goal_distance: float  # [m] from the rover
+    keep_out_radius: float  # [m]
     replan_period: float  # [s] of odometry time between full replans; 0: never
     max_path_deviation: float  # [m]
     min_replan_interval: float  # [s] of odometry time
@@ -91,6 +86,7 @@ class GoalPlannerConfig:
         return cls(
             map_to_odom=Pose2D(*(float(v) for v in values["map_to_odom"])),
             max_goal_distance=values["max_goal_distance"],
+            keep_out_radius=values["keep_out_radius"],
             replan_period=values["replan_period"],
             max_path_deviation=values["max_path_deviation"],
             min_replan_interval=values["min_replan_interval"],
@@ -110,7 +106,7 @@ def make_global_planner(values: dict) -> GlobalPlanner:
         model,
         block=values["heuristic_block"],
         repair_margin=values["repair_margin"],
-        start_escape_margin=values["start_escape_margin"],
+        start_escape_radius=values["start_escape_radius"],
         goal_tolerance=values["goal_tolerance"],
     )
 
@@ -132,8 +128,7 @@ class GoalPlanner:
         self._last_full_plan: int | None = None  # odometry stamp of the last full plan [ns]
         self._plan_points: np.ndarray | None = None
         self._status_text = ""
-        self._keep_out: deque[KeepOutPlace] = deque(maxlen=MAX_KEEP_OUT)
-        self._planned_on: tuple[np.ndarray, GridGeometry] | None = None  # what the search was given
+        self._keep_out: deque[tuple[float, float]] = deque(maxlen=MAX_KEEP_OUT)
 
     @property
     def has_goal(self) -> bool:
@@ -145,14 +140,9 @@ class GoalPlanner:
         return self._goal
 
     @property
-    def keep_out_places(self) -> list[KeepOutPlace]:
+    def keep_out_places(self) -> list[tuple[float, float]]:
         """Places kept out of every plan, oldest first, in odom [m]."""
         return list(self._keep_out)
-
-    @property
-    def costmap(self) -> tuple[np.ndarray, GridGeometry] | None:
-        """The costmap plans are made on: the latest, grown to hold the goal, keep-out places folded in."""
-        return self._planned_on
 
     # -- inputs -------------------------------------------------------------------------------
     @collects_actions
@@ -188,21 +178,14 @@ class GoalPlanner:
         self._fail(f"goal rejected: {problem}")
 
     @collects_actions
-    def add_keep_out(self, frame_id: str, x: float, y: float, radius: float, now_ns: int) -> None:
-        """A disc of ``radius`` [m] round (x, y) [m] of ``frame_id`` where the rover got stuck: lethal to
-        every later plan."""
-        centre = self._to_odom(frame_id.lstrip("/"), x, y)
-        usable = centre is not None and all(math.isfinite(v) for v in centre)
-        if not (usable and math.isfinite(radius) and 0 < radius <= MAX_RADIUS):
-            self._emit(
-                Warn(
-                    "keep_out",
-                    f"navigation/keep_out refused: frame {frame_id!r}, point ({x}, {y}), radius {radius}",
-                )
-            )
+    def add_keep_out(self, frame_id: str, x: float, y: float, now_ns: int) -> None:
+        """A place (x, y) [m] of ``frame_id`` where the rover got stuck: lethal to every later plan."""
+        place = self._to_odom(frame_id.lstrip("/"), x, y)
+        if place is None or not all(math.isfinite(v) for v in place):
+            self._emit(Warn("keep_out", f"navigation/keep_out refused: frame {frame_id!r}, point ({x}, {y})"))
             return
-        self._keep_out.append(KeepOutPlace(centre[0], centre[1], float(radius)))
-        self._emit(Info(f"keeping out of ({centre[0]:.2f}, {centre[1]:.2f}) in odom, radius {radius:.2f} m"))
+        self._keep_out.append(place)
+        self._emit(Info(f"keeping out of ({place[0]:.2f}, {place[1]:.2f}) in odom"))
         self._install_costmap()
         if self._goal is not None:
             self._plan_full(now_ns)
@@ -268,10 +251,6 @@ class GoalPlanner:
             self._plan_points = None
             self._publish_plan(None)  # a follower (re)starting later must not pick the old plan up
             self._publish_status(format_state(PlanStatus.IDLE, "goal reached"))
-        elif state is NavigationState.FAILED and reason.startswith(STUCK):
-            # The follower gave up on a place it got stuck at again and again: planning on would loop.
-            self._goal = None
-            self._fail(reason)
         elif state is NavigationState.BLOCKED and reason.startswith(HAZARD) and self._plan_points is not None:
             self._emit(Info(f"follower {text!r}: replanning"))
             self._plan_full(now_ns, only_if_changed=True)
@@ -302,23 +281,14 @@ class GoalPlanner:
         return None
 
     def _install_costmap(self) -> None:
-        """Hand the planner the latest costmap, grown with unknown cells to hold the goal, with the
-        keep-out places folded in."""
+        """Hand the planner the latest costmap, grown with unknown cells to hold the goal."""
         if self._costmap is None:
             return
         costs, geometry = self._costmap
         if self._goal is not None:
             costs, geometry = cover(costs, geometry, [self._goal], margin=GOAL_MARGIN)
-        places = list(self._keep_out)
-        # Discs spare the goal, and the approach point the search may end on instead: it is chosen at
-        # least a cell clear of the discs spared for the goal, so sparing it too shrinks none, and the
-        # follower (sparing its plan's end and the goal the status names) marks the same cells.
-        discs = spared(places, geometry, self._goal)
-        costs = mark_keep_out(costs, geometry, discs)
-        self._planned_on = (costs, geometry)
-        self._planner.set_costmap(
-            costs, geometry, keep_out_radius=max((p.radius for p in places), default=0.0), keep_out=discs
-        )
+        costs = keep_out(costs, geometry, list(self._keep_out), self.config.keep_out_radius, spare=self._goal)
+        self._planner.set_costmap(costs, geometry)
 
     def _ready(self, now_ns: int) -> str | None:
         """Why planning cannot run now, or None."""

@@ -3,12 +3,12 @@
 Subscribes ``goal_pose`` (geometry_msgs/PoseStamped in ``map`` or ``odom``; ``map → odom`` is the
 ``map_to_odom`` parameter), ``terrain/costmap`` (nav_msgs/OccupancyGrid, rover-centre cost space, used as is),
 ``odom`` (nav_msgs/Odometry) and ``navigation/state`` (the follower's ``blocked: hazard…`` asks for a new plan,
-``reached`` and ``failed: stuck …`` end the goal) and ``navigation/keep_out`` (geometry_msgs/PointStamped
-in ``map`` or ``odom``: a place the follower got stuck, ``z`` the disc's radius [m]; cells within it are
-lethal to every later plan, and an active goal is replanned). Publishes ``plan`` (nav_msgs/Path in
-``odom``; an empty path withdraws the plan) and ``navigation/plan_status`` (std_msgs/String, latched:
-``planning``, ``planned: …``, ``failed: <reason>``, ``idle: …``), which the follower folds into
-``navigation/state``. Serves ``navigation/cancel`` (std_srvs/Trigger).
+``reached`` ends the goal) and ``navigation/keep_out`` (geometry_msgs/PointStamped in ``map`` or ``odom``:
+a place the follower got stuck; cells within ``keep_out_radius`` of it are lethal to every later plan,
+and an active goal is replanned). Publishes ``plan`` (nav_msgs/Path in ``odom``; an empty path
+withdraws the plan) and ``navigation/plan_status`` (std_msgs/String, latched: ``planning``, ``planned: …``,
+``failed: <reason>``, ``idle: …``), which the follower folds into ``navigation/state``. Serves
+``navigation/cancel`` (std_srvs/Trigger).
 
 The decisions (when to plan, wait, replan or fail) are :class:`~.goal_planner.GoalPlanner`'s; this node
 converts the messages for it and performs the actions it returns.
@@ -97,7 +97,7 @@ class PathPlannerNode(RoverNode):
 
     def _on_keep_out(self, msg: PointStamped) -> None:
         p = msg.point
-        self._perform(self._core.add_keep_out(msg.header.frame_id, p.x, p.y, p.z, self._now_ns()))
+        self._perform(self._core.add_keep_out(msg.header.frame_id, p.x, p.y, self._now_ns()))
 
     def _on_costmap(self, msg: OccupancyGrid) -> None:
         try:

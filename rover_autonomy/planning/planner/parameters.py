@@ -59,12 +59,18 @@ PARAMETERS = (
         range=(1.0, 10000.0),
         unit="m",
     ),
+    ParamSpec(
+        "keep_out_radius",
+        0.5,
+        "Radius of the lethal disc around each navigation/keep_out place (the last 32 are kept)",
+        range=(0.05, 5.0),
+        unit="m",
+    ),
     GOAL_TOLERANCE,
     ParamSpec(
-        "start_escape_margin",
+        "start_escape_radius",
         0.5,
-        "If the rover stands on a lethal cell, start from the nearest free cell within this distance beyond"
-        " the largest navigation/keep_out disc (each place brings its radius; the last 32 are kept)",
+        "If the rover stands on a lethal cell, start from the nearest free cell within this distance",
         range=(0.0, 5.0),
         unit="m",
     ),

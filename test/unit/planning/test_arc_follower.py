@@ -7,7 +7,6 @@ import pytest
 
 from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.harness.costmaps import random_costmap
-from rover_autonomy.kinematics import wheel_commands
 from rover_autonomy.planning.arc_follower import ArcFollower, FollowerConfig, cost_at
 from rover_autonomy.planning.costs import LETHAL, UNKNOWN
 from rover_autonomy.planning.global_planner import GlobalPlanner
@@ -206,41 +205,3 @@ def test_drives_out_slowly_when_the_map_puts_the_rover_on_an_unsafe_cell():
     assert "escaping" in d.reason
     costmap[90:110, 90:130] = LETHAL  # unsafe ground reaching further than escape_length: stay put
     assert f.decide((10.0, 10.0, 0.0), costmap, GEO).status == "blocked"
-
-
-@pytest.mark.parametrize("max_speed", np.round(np.arange(0.1, 0.41, 0.01), 2))
-def test_the_tightest_arc_is_an_arc_for_the_base_not_a_turn_in_place(max_speed):
-    # A plan along the tightest circle the steering allows: the follower takes its tightest arc. The
-    # base turns in place, dropping vx, when the arc's radius comes out below min_turn_radius.
-    model = load_rover_model()
-    f = ArcFollower(FollowerConfig.from_rover_model(model, max_speed=max_speed))
-    radius, s = model.min_turn_radius, np.arange(0.0, 3.0, RES / 2)
-    f.set_plan(np.column_stack([10 + radius * np.sin(s / radius), 10 + radius * (1 - np.cos(s / radius))]))
-    d = f.decide((10.0, 10.0, 0.0), np.zeros((200, 200), np.int8), GEO)
-    assert d.status == "driving" and abs(d.curvature) == pytest.approx(1 / model.min_turn_radius)
-    assert not wheel_commands(model, d.vx, d.wz).point_turn
-
-
-def test_leaves_unsafe_ground_along_the_cheapest_escape_arc():
-    costmap = np.zeros((200, 200), np.int8)
-    costmap[95:105, 98:115] = LETHAL  # under the rover at (10, 10): 0.2 m behind it, 1.5 m ahead
-    f = ArcFollower(config())
-    f.set_plan(straight_plan(10, 10, 16, 10))  # the plan lies ahead, across the patch
-    d = f.decide((10.0, 10.0, 0.0), costmap, GEO)
-    assert d.status == "driving" and d.vx == pytest.approx(-f.config.min_speed)  # backwards: 0.2 m
-    assert "escaping" in d.reason
-    f.set_plan(straight_plan(10, 10, 4, 10))  # a plan behind, with a symmetric patch under the rover
-    costmap[:] = 0
-    costmap[97:103, 97:103] = LETHAL
-    d = f.decide((10.0, 10.0, 0.0), costmap, GEO)  # no point turn on unsafe ground: back out towards it
-    assert d.status == "driving" and d.vx == pytest.approx(-f.config.min_speed)
-
-
-def test_the_escape_reaches_as_far_as_the_caller_allows():
-    costmap = np.zeros((200, 200), np.int8)
-    costmap[92:108, 92:108] = LETHAL  # 0.8 m each way: beyond escape_length (0.5 m)
-    f = ArcFollower(config())
-    f.set_plan(straight_plan(10, 10, 16, 10))
-    assert f.decide((10.0, 10.0, 0.0), costmap, GEO).status == "blocked"
-    d = f.decide((10.0, 10.0, 0.0), costmap, GEO, escape_length=1.0)  # e.g. a keep-out disc round it
-    assert d.status == "driving" and "escaping" in d.reason

@@ -1,7 +1,5 @@
 """Navigator (the path follower without ROS): the navigation state machine, stops and getting unstuck."""
 
-import math
-
 import numpy as np
 import pytest
 
@@ -14,15 +12,6 @@ from rover_autonomy.planning.follower.navigator import (
     PublishState,
 )
 from rover_autonomy.planning.follower.parameters import PARAMETERS
-from rover_autonomy.planning.follower.recovery import footprint_half_length
-from rover_autonomy.planning.planner.goal_planner import (
-    GoalPlanner,
-    GoalPlannerConfig,
-    PublishPlan,
-    PublishStatus,
-    make_global_planner,
-)
-from rover_autonomy.planning.planner.parameters import PARAMETERS as PLANNER_PARAMETERS
 from rover_autonomy.rover_model import load_rover_model
 
 S = 1_000_000_000  # one second [ns]
@@ -30,7 +19,6 @@ STEP = S // 10  # the default control_period
 RES, ORIGIN = 0.1, -10.0  # a 20 m x 20 m costmap around the odom origin
 FREE = np.zeros((200, 200), np.int8)
 PLAN = np.column_stack([np.arange(0.0, 5.01, 0.1), np.zeros(51)])  # straight ahead to (5, 0)
-HALF_FOOTPRINT = footprint_half_length(load_rover_model())
 
 
 def navigator(**parameters) -> Navigator:
@@ -46,19 +34,6 @@ def states(actions):
 
 def commands(actions):
     return [a for a in actions if isinstance(a, Command)]
-
-
-def keep_outs(actions):
-    return [a for a in actions if isinstance(a, KeepOut)]
-
-
-def plan_statuses(actions):
-    return [a.text for a in actions if isinstance(a, PublishStatus)]
-
-
-def goal_planner() -> GoalPlanner:
-    values = {spec.name: spec.default for spec in PLANNER_PARAMETERS}
-    return GoalPlanner(GoalPlannerConfig.from_parameters(values), make_global_planner(values))
 
 
 def pose(core, x, stamp, y=0.0, yaw=0.0):
@@ -208,14 +183,14 @@ def test_stuck_rover_backs_up_reports_the_place_and_drives_the_next_plan():
         Command(0.0, 0.0, stamp),
         PublishState(f"blocked: {reason}"),
         Warn(f"blocked:{reason}", f"rover stopped: blocked: {reason}"),
-        KeepOut(pytest.approx(0.5 + HALF_FOOTPRINT - 0.65), 0.0, 0.5, stamp),  # ahead, clear of the rover
+        KeepOut(0.0, 0.0, stamp),
     ]
     assert pose(core, -0.65, stamp + STEP) == []  # the plan was dropped: waiting for the planner's
     assert core.set_plan(PLAN[7:] + np.array([0.0, 0.6]), "odom") == [PublishState("driving")]
     assert commands(pose(core, -0.65, stamp + 2 * STEP))[0].vx > 0.0
 
 
-def test_stuck_rover_without_room_behind_keeps_out_the_ground_ahead_not_its_own():
+def test_stuck_rover_without_room_behind_replans_in_place():
     costs = FREE.copy()
     costs[:, :100] = 100  # lethal from 0.05 m behind the rover (x < 0)
     core = navigator(stuck_window=1.0)
@@ -229,144 +204,7 @@ def test_stuck_rover_without_room_behind_keeps_out_the_ground_ahead_not_its_own(
     assert "blocked: stuck at (0.05, 0.00), no room to back up (0.05 m clear behind): planning around it" in (
         states(actions)
     )
-    (place,) = keep_outs(actions)
-    assert place.radius == 0.5  # keep_out_radius
-    assert place.y == 0.0 and place.x == pytest.approx(0.05 + place.radius + HALF_FOOTPRINT)
-
-
-def test_stuck_at_the_start_with_unmapped_ground_behind_leaves_the_planner_a_way():
-    costs = FREE.copy()
-    costs[:, :100] = -1  # nothing mapped behind the rover yet
-    core = navigator(stuck_window=1.0)
-    core.set_costmap(costs, RES, ORIGIN, ORIGIN, 1 * S)
-    core.set_plan(PLAN, "odom")
-    stamp = 1 * S
-    for _ in range(11):
-        actions = pose(core, 0.0, stamp)
-        stamp += STEP
-    assert "no room to back up (0.00 m clear behind)" in states(actions)[-1]
-    (place,) = keep_outs(actions)
-    assert math.hypot(place.x, place.y) >= place.radius + HALF_FOOTPRINT - 1e-9
-    planner = goal_planner()
-    planner.set_costmap(costs, RES, ORIGIN, ORIGIN, stamp, stamp)
-    planner.set_pose(0.0, 0.0, stamp, stamp)
-    planner.set_goal("odom", 5.0, 0.0, stamp)
-    actions = planner.add_keep_out("odom", place.x, place.y, place.radius, stamp)
-    assert [s for s in plan_statuses(actions) if s.startswith(("planned", "failed"))][-1].startswith(
-        "planned"
-    )
-
-
-def _closed_loop(core, x, y, yaw, stamp, seconds, costs=FREE):
-    """The rover moves as commanded (unicycle); a fresh costmap every second. Returns the visited
-    positions, the states in order and the stamp at the end."""
-    trail, texts, command = [(x, y)], [], Command(0.0, 0.0, 0)
-    for i in range(round(seconds / 0.1)):
-        actions = core.set_costmap(costs, RES, ORIGIN, ORIGIN, stamp) if i % 10 == 0 else []
-        actions += pose(core, x, stamp, y, yaw)
-        texts += states(actions)
-        command = (commands(actions) or [command])[-1]
-        yaw += command.wz * 0.1
-        x += command.vx * math.cos(yaw) * 0.1
-        y += command.vx * math.sin(yaw) * 0.1
-        trail.append((x, y))
-        stamp += STEP
-        if core.state.startswith("reached"):
-            break
-    return np.array(trail), texts, stamp
-
-
-def _stuck_and_backed_up(core, x, y, stamp, backed=0.65):
-    """Odometry that stays at (x, y) heading +x until the rover is judged stuck, then the backup;
-    returns the actions that end the recovery and the stamp after them."""
-    for _ in range(40):
-        actions = pose(core, x, stamp, y)
-        stamp += STEP
-        if core.state.startswith(("recovering", "failed")):
-            break
-    assert core.state.startswith(("recovering", "failed")), core.state
-    if core.state.startswith("failed"):
-        return actions, stamp
-    actions = pose(core, x - backed, stamp, y)
-    return actions, stamp + STEP
-
-
-def test_the_follower_never_drives_into_a_place_it_kept_out():
-    core = driving(stuck_window=1.0, backup_distance=0.6)
-    actions, stamp = _stuck_and_backed_up(core, 0.0, 0.0, 1 * S)
-    (place,) = keep_outs(actions)
-    # A plan straight through the place (a planner that does not know it yet): the follower treats the
-    # disc as the lethal ground it is, and stops at its edge asking for another plan.
-    through = np.column_stack([np.arange(-0.6, 5.01, 0.1), np.zeros(57)])
-    assert core.set_plan(through, "odom") == [PublishState("driving")]
-    trail, texts, _ = _closed_loop(core, -0.65, 0.0, 0.0, stamp, 20.0)
-    assert np.abs(trail[:, 0] + 0.65).max() > 0.5  # it drove
-    assert np.hypot(trail[:, 0] - place.x, trail[:, 1] - place.y).min() > place.radius - RES
-    assert texts[-1].startswith(("blocked: hazard", "reached")), texts
-
-
-def test_a_rock_seen_under_the_rover_with_the_plan_behind_it_is_left_backwards():
-    costs = FREE.copy()
-    costs[97:103, 97:103] = 100  # lethal within 0.3 m of the rover at the origin
-    core = navigator()
-    core.set_costmap(costs, RES, ORIGIN, ORIGIN, 1 * S)
-    core.set_plan(np.column_stack([-np.arange(0.4, 5.01, 0.1), np.zeros(47)]), "odom")  # to (-5, 0)
-    actions = pose(core, 0.0, 1 * S)
-    assert core.state == "driving"
-    (command,) = commands(actions)
-    assert command.vx == pytest.approx(-0.05)  # min_speed, backwards: the nearest way off the rock
-    trail, texts, _ = _closed_loop(core, 0.0, 0.0, 0.0, 1 * S + STEP, 60.0, costs)
-    assert texts and texts[-1].startswith("reached"), texts
-    off_rock = np.flatnonzero(np.abs(trail).max(axis=1) > 0.3)
-    assert off_rock.size and np.all(np.abs(trail[off_rock[0] :]).max(axis=1) > 0.3 - RES)
-
-
-def test_a_stuck_event_repeating_at_one_place_escalates_then_fails_naming_it():
-    core = driving(stuck_window=1.0, backup_distance=0.6)
-    r, c = 0.5, HALF_FOOTPRINT
-    # 1st: a disc of keep_out_radius ahead of the rover.
-    actions, stamp = _stuck_and_backed_up(core, 0.0, 0.0, 1 * S)
-    (first,) = keep_outs(actions)
-    assert (first.radius, first.y) == (r, 0.0) and first.x == pytest.approx(max(r, r + c - 0.65))
-    assert states(actions)[0] == "blocked: stuck at (0.00, 0.00), backed up: planning around it"
-    # 2nd, next to it (passing on its left): a disc twice as large.
-    core.set_plan(np.column_stack([np.arange(0.3, 5.01, 0.1), np.full(48, 0.9)]), "odom")
-    actions, stamp = _stuck_and_backed_up(core, 0.3, 0.9, stamp)
-    (second,) = keep_outs(actions)
-    assert second.radius == 2 * r and second.y == 0.9
-    assert second.x == pytest.approx(0.3 + max(2 * r, 2 * r + c - 0.65))
-    assert states(actions)[0] == "blocked: stuck at (0.30, 0.90) again, backed up: planning a wider way round"
-    # 3rd, still on that side: the disc, joined to the others, and a wall out on that side.
-    core.set_plan(np.column_stack([np.arange(0.3, 5.01, 0.1), np.full(48, 2.2)]), "odom")
-    actions, stamp = _stuck_and_backed_up(core, 0.3, 2.2, stamp)
-    third = keep_outs(actions)
-    assert states(actions)[0] == (
-        "blocked: stuck at (0.30, 2.20) a third time, backed up: planning round the other side"
-    )
-    assert third[0].radius == 2 * r and third[0].y == 2.2
-    assert all(k.x == pytest.approx(second.x) for k in third)
-    ys = sorted(k.y for k in third)
-    assert ys[0] < 1.9 and ys[-1] >= 2.2 + 2.5  # from the disc before out to the wall's end, on the left
-    assert np.all(np.diff(ys) <= r + 1e-9)  # no gap a rover could pass
-    for k in third:  # never under the rover, which stands at (-0.35, 2.2)
-        assert math.hypot(k.x + 0.35, k.y - 2.2) >= k.radius + c - 1e-9
-    planner = goal_planner()
-    planner.set_costmap(FREE, RES, ORIGIN, ORIGIN, stamp, stamp)
-    planner.set_pose(-0.35, 2.2, stamp, stamp)
-    planner.set_goal("odom", 5.0, 2.2, stamp)
-    for k in [first, second, *third]:
-        actions = planner.add_keep_out("odom", k.x, k.y, k.radius, stamp)
-    (plan,) = [a for a in actions if isinstance(a, PublishPlan)]
-    crossing = plan.points[np.abs(plan.points[:, 0] - second.x) < RES]
-    assert crossing[:, 1].max() < 0.0  # round the other side
-    # 4th: the rover stops and says where.
-    core.set_plan(np.column_stack([np.arange(0.3, 5.01, 0.1), np.full(48, -1.5)]), "odom")
-    actions, stamp = _stuck_and_backed_up(core, 0.3, -1.5, stamp)
-    assert not keep_outs(actions)
-    reason = "stuck 4 times at (0.00, 0.00) in odom: no way past it"
-    assert core.state == f"failed: {reason}" and commands(actions)[-1] == Command(0.0, 0.0, stamp - STEP)
-    actions = planner.on_navigation_state(core.state, stamp)
-    assert plan_statuses(actions) == [f"failed: {reason}"] and not planner.has_goal
+    assert actions[-1] == KeepOut(0.05, 0.0, stamp)
 
 
 def test_changed_parameters_keep_the_plan():

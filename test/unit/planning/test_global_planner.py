@@ -17,7 +17,6 @@ from rover_autonomy.planning.grid_search import (
     block_minima,
     block_potentials,
 )
-from rover_autonomy.planning.keep_out import KeepOutPlace, mark_keep_out
 
 RES = 0.1
 
@@ -189,28 +188,6 @@ def test_start_on_lethal_cell_escapes_to_nearest_free_cell():
     costmap[20:80, 20:80] = LETHAL
     planner.set_costmap(costmap, GridGeometry(RES, 0.0, 0.0, 100, 100))
     assert "no free cell" in planner.plan((5.0, 5.0), (9.5, 9.5)).reason
-
-
-@pytest.mark.parametrize("radius", [0.5, 1.5])
-def test_start_inside_a_keep_out_disc_escapes_beyond_its_radius(radius):
-    geo = GridGeometry(RES, 0.0, 0.0, 100, 100)
-    centre = (5.05, 5.05)  # a cell centre: every cell within radius of it is lethal
-    marked = mark_keep_out(np.zeros((100, 100), np.int8), geo, [KeepOutPlace(*centre, radius)])
-    planner = GlobalPlanner(start_escape_margin=0.5)
-    planner.set_costmap(marked, geo, keep_out_radius=radius)
-    result = planner.plan(centre, (9.0, 9.0))  # from the disc's centre
-    assert result.ok, result.reason
-    assert radius < np.hypot(*(result.points[0] - centre)) <= radius + 2 * RES
-    assert np.all(marked[result.cells[:, 0], result.cells[:, 1]] < LETHAL)
-
-
-def test_without_keep_out_discs_the_start_escapes_by_the_margin_alone():
-    geo = GridGeometry(RES, 0.0, 0.0, 100, 100)
-    marked = mark_keep_out(np.zeros((100, 100), np.int8), geo, [KeepOutPlace(5.05, 5.05, 1.0)])
-    planner = GlobalPlanner(start_escape_margin=0.5)
-    planner.set_costmap(marked, geo)  # told of no disc: lethal ground under the rover is map noise
-    assert "no free cell" in planner.plan((5.05, 5.05), (9.0, 9.0)).reason
-    assert planner.plan((5.05, 5.75), (9.0, 9.0)).ok  # 0.3 m inside the disc: the margin reaches out
 
 
 def _planner_on_random_map(seed=11, size=400):

@@ -7,8 +7,8 @@ import pytest
 
 from rover_autonomy.geometry import Pose2D
 from rover_autonomy.planning.actions import Healthy, Info, Warn
-from rover_autonomy.planning.keep_out import MAX_KEEP_OUT, MAX_RADIUS, KeepOutPlace
 from rover_autonomy.planning.planner.goal_planner import (
+    MAX_KEEP_OUT,
     GoalPlanner,
     GoalPlannerConfig,
     PublishPlan,
@@ -187,62 +187,34 @@ def test_reached_ends_the_goal_and_cancel_withdraws_it():
 def test_keep_out_places_are_capped_transformed_and_refused_when_unusable():
     core = planner(map_to_odom=[1.0, 0.0, 0.0])
     for i in range(MAX_KEEP_OUT + 1):
-        assert core.add_keep_out("odom", float(i), 0.0, 0.5, 0) == [
-            Info(f"keeping out of ({i:.2f}, 0.00) in odom, radius 0.50 m")
+        assert core.add_keep_out("odom", float(i), 0.0, 0) == [
+            Info(f"keeping out of ({i:.2f}, 0.00) in odom")
         ]
     places = core.keep_out_places
-    assert len(places) == MAX_KEEP_OUT and places[0] == KeepOutPlace(1.0, 0.0, 0.5)
-    assert places[-1] == KeepOutPlace(32.0, 0.0, 0.5)
-    core.add_keep_out("map", 3.0, 2.0, 1.5, 0)
-    assert core.keep_out_places[-1] == KeepOutPlace(2.0, 2.0, 1.5)
-    assert core.add_keep_out("base_link", 1.0, 0.0, 0.5, 0) == [
-        Warn("keep_out", "navigation/keep_out refused: frame 'base_link', point (1.0, 0.0), radius 0.5")
+    assert len(places) == MAX_KEEP_OUT and places[0] == (1.0, 0.0) and places[-1] == (32.0, 0.0)
+    core.add_keep_out("map", 3.0, 2.0, 0)
+    assert core.keep_out_places[-1] == (2.0, 2.0)
+    assert core.add_keep_out("base_link", 1.0, 0.0, 0) == [
+        Warn("keep_out", "navigation/keep_out refused: frame 'base_link', point (1.0, 0.0)")
     ]
-    for x, radius in ((math.nan, 0.5), (1.0, 0.0), (1.0, -0.5), (1.0, math.inf), (1.0, MAX_RADIUS + 0.1)):
-        assert core.add_keep_out("odom", x, 0.0, radius, 0)[0].key == "keep_out"
-    assert core.keep_out_places[-1] == KeepOutPlace(2.0, 2.0, 1.5)
+    assert core.add_keep_out("odom", math.nan, 0.0, 0)[0].key == "keep_out"
+    assert core.keep_out_places[-1] == (2.0, 2.0)
 
 
-def test_a_keep_out_place_replans_around_it_at_its_radius():
-    core = planned()
-    (plan,) = plans(core.add_keep_out("odom", 2.0, 0.0, 0.5, 2 * S))
+def test_a_keep_out_place_replans_around_it():
+    core = planned(keep_out_radius=0.5)
+    actions = core.add_keep_out("odom", 2.0, 0.0, 2 * S)
+    (plan,) = plans(actions)
     assert np.hypot(plan.points[:, 0] - 2.0, plan.points[:, 1]).min() > 0.5
-    (plan,) = plans(core.add_keep_out("odom", 2.0, 0.0, 1.2, 2 * S))
-    assert np.hypot(plan.points[:, 0] - 2.0, plan.points[:, 1]).min() > 1.2
 
 
 def test_a_keep_out_disc_shrinks_to_leave_the_goal_outside():
-    core = planned()
-    actions = core.add_keep_out("odom", 4.7, 0.0, 0.5, 2 * S)  # 0.3 m from the goal
+    core = planned(keep_out_radius=0.5)
+    actions = core.add_keep_out("odom", 4.7, 0.0, 2 * S)  # 0.3 m from the goal
     (plan,) = plans(actions)
     assert np.hypot(*(plan.points[-1] - (5.0, 0.0))) < RES  # the goal stays reachable
     # The disc's radius became 0.3 m - one cell: no plan point within it.
     assert np.hypot(plan.points[:, 0] - 4.7, plan.points[:, 1]).min() > 0.2
-
-
-@pytest.mark.parametrize("radius", [0.5, 1.0, 2.0])
-def test_a_rover_inside_a_keep_out_disc_is_planned_from_the_nearest_free_cell_beyond_it(radius):
-    core = planned()
-    centre = (0.05, 0.05)  # round the rover, centred on its cell: no cell within radius of it is free
-    actions = core.add_keep_out("odom", *centre, radius, 2 * S)
-    assert statuses(actions)[-1].startswith("planned"), statuses(actions)
-    (plan,) = plans(actions)
-    away = np.hypot(plan.points[:, 0] - centre[0], plan.points[:, 1] - centre[1])
-    assert radius < away[0] <= radius + 2 * RES  # the first free cell out of the disc
-    assert away.min() > radius
-    # Off centre, in a second disc next to the rover's: still a way out.
-    actions = core.add_keep_out("odom", 0.4, 0.3, radius, 2 * S)
-    assert statuses(actions)[-1].startswith("planned"), statuses(actions)
-
-
-def test_the_follower_giving_up_at_a_place_ends_the_goal():
-    core = planned()
-    assert core.on_navigation_state("failed: plan rejected: frame 'map', expected odom", 2 * S) == []
-    reason = "stuck 4 times at (2.00, 0.00) in odom: no way past it"
-    actions = core.on_navigation_state(f"failed: {reason}", 2 * S)
-    assert plans(actions)[0].points.shape == (0, 2) and statuses(actions) == [f"failed: {reason}"]
-    assert not core.has_goal
-    assert costmap(core, 3 * S) == []  # not planned again
 
 
 def test_changed_search_parameters_fail_the_goal_until_the_next_costmap():
