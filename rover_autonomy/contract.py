@@ -7,8 +7,6 @@ profiles into rclpy QoS objects. ``test/unit/test_contract.py`` checks this modu
 
 from __future__ import annotations
 
-import math
-import re
 from dataclasses import dataclass
 from enum import Enum
 
@@ -141,33 +139,3 @@ def _parse(states: type[Enum], text: str):
         return states(head.strip()), reason.strip()
     except ValueError:
         return None
-
-
-# -- the approach clause of a ``planned`` reason ------------------------------------------------------
-# A plan that ends short of its goal (the goal's own cell is lethal, unknown or cut off from the rover)
-# says where it ends and which goal it serves, so the follower judges "reached" against the true goal:
-#   planned: 48 cells, cost 5.1 (full) to (4.75, -0.05), 0.25 m from the goal (5.00, 0.00) in odom (goal cell lethal)
-_NUMBER = r"(-?\d+\.\d+)"
-_APPROACH = re.compile(
-    rf"to \({_NUMBER}, {_NUMBER}\), \d+\.\d+ m from the goal \({_NUMBER}, {_NUMBER}\) in odom \([^()]*\)$"
-)
-
-
-def format_approach(point: tuple[float, float], goal: tuple[float, float], why: str) -> str:
-    """The clause ending a ``planned`` reason when the plan ends at ``point`` instead of ``goal`` (both in
-    odom [m]); ``why`` says what is wrong with the goal's cell."""
-    distance = math.hypot(goal[0] - point[0], goal[1] - point[1])
-    return (
-        f"to ({point[0]:.2f}, {point[1]:.2f}), {distance:.2f} m from the goal"
-        f" ({goal[0]:.2f}, {goal[1]:.2f}) in odom ({why})"
-    )
-
-
-def parse_approach(reason: str) -> tuple[tuple[float, float], tuple[float, float]] | None:
-    """(plan end, goal) in odom [m] of a ``planned`` reason ending with :func:`format_approach`'s clause;
-    None for a plan that ends at its goal."""
-    match = _APPROACH.search(reason)
-    if match is None:
-        return None
-    px, py, gx, gy = (float(v) for v in match.groups())
-    return (px, py), (gx, gy)

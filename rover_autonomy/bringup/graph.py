@@ -49,11 +49,6 @@ EXECUTABLES: dict[str, Executable] = {
 }
 CLI = ("rover-autonomy", "rover_autonomy.cli:main")
 
-# Parameters that several of our nodes declare with one meaning (one spec): an override given to one of
-# them is given to all, so that they cannot disagree. path_planner approaches a goal it cannot end a plan
-# on within the goal_tolerance by which path_follower judges the goal reached.
-SHARED_PARAMETERS: dict[str, tuple[str, ...]] = {"goal_tolerance": ("path_planner", "path_follower")}
-
 
 @dataclass(frozen=True)
 class NodeEntry:
@@ -219,7 +214,6 @@ def nodes_for(
         unknown = set(given) - in_profile
         if unknown:
             raise ValueError(f"{what} for nodes not in profile {profile!r}: {', '.join(sorted(unknown))}")
-    overrides = share_parameters(overrides, in_profile)
     result = []
     for node in NODES:
         if profile not in node.profiles:
@@ -232,24 +226,6 @@ def nodes_for(
         extra = tuple(str(a) for a in arguments.get(node.name, ()))
         result.append(replace(node, parameters=params, arguments=node.arguments + extra))
     return result
-
-
-def share_parameters(
-    overrides: dict[str, dict[str, object]], present: set[str] | None = None
-) -> dict[str, dict[str, object]]:
-    """A copy of ``overrides`` in which a :data:`SHARED_PARAMETERS` entry given to one of its nodes is
-    given to all of them (only to the ``present`` ones, if named). Raises ValueError when its nodes are
-    given different values."""
-    shared = {name: dict(params) for name, params in overrides.items()}
-    for parameter, nodes in SHARED_PARAMETERS.items():
-        given = {node: overrides[node][parameter] for node in nodes if parameter in overrides.get(node, {})}
-        if len({repr(value) for value in given.values()}) > 1:
-            values = ", ".join(f"{node} {value!r}" for node, value in given.items())
-            raise ValueError(f"{parameter} takes one value for {' and '.join(nodes)}; given {values}")
-        for node in nodes if given else ():
-            if present is None or node in present:
-                shared.setdefault(node, {})[parameter] = next(iter(given.values()))
-    return shared
 
 
 def launch_plan(

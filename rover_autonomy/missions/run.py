@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-from rover_autonomy.bringup import graph
 from rover_autonomy.bringup.launcher import Launcher
 from rover_autonomy.bringup.overrides import merge_overrides
 from rover_autonomy.bringup.ros_profiles import ProfileSetup, sim_setup
@@ -71,9 +70,6 @@ def mission_setup(spec: MissionSpec) -> ProfileSetup:
     }
     merge_overrides(setup.overrides, overrides)
     merge_overrides(setup.overrides, spec.overrides or {})
-    # Spelled out for every node that shares a parameter (the planner takes the follower's goal
-    # tolerance): a replay of the run's bag starts its nodes with what they ran with.
-    setup.overrides = graph.share_parameters(setup.overrides)
     return setup
 
 

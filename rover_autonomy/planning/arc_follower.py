@@ -17,9 +17,7 @@ and on tight arcs, is capped by the yaw-rate limit and tapers near the goal. Whe
 off the heading the rover turns in place (the rocker-bogie steers its corner wheels for a point turn).
 When no arc is safe the rover stops and asks for a replan. When the map puts the rover's own centre on
 an unsafe cell, arcs that leave unsafe ground within ``escape_length`` may be driven, at ``min_speed``.
-The goal is reached within ``goal_tolerance`` of the plan's last point — or of the true goal, when the
-planner says the plan ends short of it (``approach``: the goal's own cell is lethal, and the plan ends at
-the nearest reachable safe point within the tolerance).
+The goal is reached within ``goal_tolerance`` of the plan's last point.
 
 Biesiadecki, Leger, Maimone, "Tradeoffs Between Directed and Autonomous Driving on the Mars
 Exploration Rovers" (IJRR 2007); Toupet et al., "Traverse the Terrain: ENav" (IEEE Aerospace 2020).
@@ -36,7 +34,6 @@ from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.costs import LETHAL
 
 HAZARD = "hazard"  # reasons of stops caused by the terrain begin with this: the planner replans on them
-SAME_POINT = 0.01  # [m] the plan status gives points to the centimetre
 
 
 @dataclass(frozen=True)
@@ -118,10 +115,6 @@ class ArcFollower:
         self._along = np.empty(0)
         self._progress = 0
         self._usable = np.empty((0, 2))
-        # (plan end, goal) [m] from the planner: a plan ending at that point serves that goal. Kept
-        # across plans (the status and the plan travel on two topics, in either order); it applies only
-        # to a plan ending there.
-        self.approach: tuple[tuple[float, float], tuple[float, float]] | None = None
 
     @property
     def plan(self) -> np.ndarray:
@@ -152,10 +145,8 @@ class ArcFollower:
             return _stop("no_plan", "no plan to follow")
         goal = self._plan[-1]
         to_goal = math.hypot(goal[0] - x, goal[1] - y)
-        judged = self._judged_goal()
-        from_goal = math.hypot(judged[0] - x, judged[1] - y)
-        if from_goal <= c.goal_tolerance:
-            return _stop("reached", f"within {from_goal:.2f} m of the goal", distance_to_goal=to_goal)
+        if to_goal <= c.goal_tolerance:
+            return _stop("reached", f"within {to_goal:.2f} m of the goal", distance_to_goal=to_goal)
 
         carrot = self._carrot(x, y, costmap, geometry)
         bearing = math.atan2(carrot[1] - y, carrot[0] - x)
@@ -202,10 +193,7 @@ class ArcFollower:
         first_blocked = np.where(blocked.any(axis=1), blocked.argmax(axis=1), len(self.arc_lengths))
         safe_length = np.where(first_blocked > 0, self.arc_lengths[np.maximum(first_blocked - 1, 0)], 0.0)
         safe_length[first_blocked == len(self.arc_lengths)] = self.arc_lengths[-1]
-        # An arc need only stay safe as far as the rover still has to go: to the plan's end, or into the
-        # goal's tolerance. A plan ending beside a hazard (an approached goal) is then not refused for
-        # arcs that would meet it past the point where the goal counts as reached.
-        required = min(c.min_safe_length, to_goal, max(from_goal - c.goal_tolerance, c.sample_step))
+        required = min(c.min_safe_length, to_goal)
         safe = safe_length >= required - 1e-9
         if not safe.any():
             return _stop(
@@ -264,18 +252,6 @@ class ArcFollower:
         )
 
     # -- plan geometry ------------------------------------------------------------------------
-    def _judged_goal(self) -> tuple[float, float]:
-        """The point "reached" is judged against: the true goal the planner named for a plan ending
-        where this one does, within ``goal_tolerance`` of that end; otherwise the plan's end (also when
-        the planner's tolerance exceeds ours: the rover would never reach the named goal's tolerance)."""
-        end = self._plan[-1]
-        if self.approach is not None:
-            (px, py), (gx, gy) = self.approach
-            at_end = math.hypot(px - end[0], py - end[1]) <= SAME_POINT
-            if at_end and math.hypot(gx - end[0], gy - end[1]) <= self.config.goal_tolerance:
-                return gx, gy
-        return float(end[0]), float(end[1])
-
     def _window(self) -> slice:
         stop = int(
             np.searchsorted(self._along, self._along[self._progress] + self.config.progress_window, "right")

@@ -18,14 +18,6 @@ Replanning (``replan``) reuses the previous plan where that is provably or bound
    around it (bounded-window repair, as field planners do between full replans); the result is not
    guaranteed optimal, so callers also replan in full periodically;
 4. otherwise (different geometry, new goal, repair failed) → a full plan.
-
-A goal the search cannot end on — its cell forbidden (lethal, or unknown when unknown cells are), or cut
-off from the rover — is *approached*: the plan ends at the nearest cell within ``goal_tolerance`` that the
-search reaches (the rover's 8-connected component) and that is known and passable, the cheapest of those
-within half a cell of the nearest distance, ties broken by row, then column. A replan keeps the point
-while it stays acceptable and no other lies more than half a cell nearer, so two equally good points
-never alternate. With no such point the plan fails, naming the nearest reachable safe point and its
-distance.
 """
 
 from __future__ import annotations
@@ -108,27 +100,9 @@ def keep_out(
     return marked
 
 
-# What keeps a plan from ending on its goal (the ``why`` of an :class:`Approach`).
-GOAL_LETHAL = "goal cell lethal"
-GOAL_UNKNOWN = "goal cell unknown"
-GOAL_CUT_OFF = "goal cut off"
-NO_PATH = "no path: the goal is cut off from the rover by lethal cells"
-NEAR_EQUAL = 0.5  # [cells]: distances to the goal closer than this are equally near
-
-
-@dataclass(frozen=True)
-class Approach:
-    """Where a plan ends instead of its goal, and why."""
-
-    point: tuple[float, float]  # [m] centre of the cell the plan ends on
-    distance: float  # [m] from the goal
-    why: str  # GOAL_LETHAL, GOAL_UNKNOWN or GOAL_CUT_OFF
-
-
 @dataclass
 class PlanResult:
-    """Outcome of a plan or replan. ``points`` are cell centres from start to goal [m]; ``approach`` is
-    set when they end short of the goal."""
+    """Outcome of a plan or replan. ``points`` are cell centres from start to goal [m]."""
 
     ok: bool
     reason: str = ""
@@ -137,7 +111,6 @@ class PlanResult:
     cost: float = math.inf  # [m-equivalent]: metres × traversal factor
     expanded: int = 0
     method: str = "full"  # full | kept | repaired
-    approach: Approach | None = None
 
 
 class GlobalPlanner:
@@ -148,8 +121,6 @@ class GlobalPlanner:
     repair_margin: cells added around the damaged stretch of the path for a window repair
     start_escape_radius: when the start cell is forbidden (map noise under the rover), start from the
         nearest passable cell within this distance [m]
-    goal_tolerance: a goal the search cannot end on is approached at a point within this distance [m]
-        less half a cell (:attr:`approach_radius`); 0 plans to goals exactly
     """
 
     def __init__(
@@ -158,13 +129,11 @@ class GlobalPlanner:
         block: int = 4,
         repair_margin: int = 40,
         start_escape_radius: float = 0.5,
-        goal_tolerance: float = 0.0,
     ):
         self.cost_model = cost_model or CostModel()
         self.block = block
         self.repair_margin = repair_margin
         self.start_escape_radius = start_escape_radius
-        self.goal_tolerance = goal_tolerance
         self.geometry: GridGeometry | None = None
         self.factors: np.ndarray | None = None
         self._costmap: np.ndarray | None = None
@@ -176,7 +145,6 @@ class GlobalPlanner:
         self._potentials: np.ndarray | None = None
         self._path: np.ndarray | None = None  # cells of the current plan
         self._path_cost_cells = math.inf
-        self._approach: Approach | None = None  # where the current plan ends short of its goal
 
     # -- costmap ------------------------------------------------------------------------------
     def set_costmap(self, costmap: np.ndarray, geometry: GridGeometry) -> None:
@@ -210,50 +178,46 @@ class GlobalPlanner:
         block_min[r0 // b : -(-r1 // b), c0 // b : -(-c1 // b)] = block_minima(new[r0:r1, c0:c1], b)
         return block_min
 
-    @property
-    def approach_radius(self) -> float:
-        """[m] How far from its goal an approach point may lie: ``goal_tolerance`` less half a cell, so
-        that the rover anywhere within half a cell of the point is within the tolerance of the goal."""
-        return max(self.goal_tolerance - 0.5 * self.geometry.resolution, 0.0)
-
     # -- planning -----------------------------------------------------------------------------
     def plan(self, start_xy: tuple[float, float], goal_xy: tuple[float, float]) -> PlanResult:
         """A full optimal plan from ``start_xy`` to ``goal_xy`` (world [m], the costmap's frame)."""
         if self.factors is None:
             return PlanResult(False, "no costmap")
-        goal_xy = (float(goal_xy[0]), float(goal_xy[1]))
-        if goal_xy != self._goal_xy:
-            self._approach = None  # the last goal's approach point is no reason to prefer a point now
-        self._goal_xy = goal_xy
-        goal = self.geometry.to_cell(*goal_xy)
+        self._goal_xy = (float(goal_xy[0]), float(goal_xy[1]))
+        geo = self.geometry
+        goal = geo.to_cell(*goal_xy)
         if goal is None:
             return PlanResult(False, f"goal ({goal_xy[0]:.2f}, {goal_xy[1]:.2f}) is outside the costmap")
+        if not np.isfinite(self.factors[goal]):
+            value = int(self._costmap[goal])
+            if value < 0:
+                return PlanResult(False, "goal is on an unknown cell and unknown cells are forbidden")
+            return PlanResult(False, f"goal is on a lethal cell (cost {value})")
         start, reason = self._start_cell(start_xy)
         if start is None:
             return PlanResult(False, reason)
-        target, reason = self._target(start, goal)
-        if target is None:
+        if self._labels[start] != self._labels[goal]:
             self._path = None
-            return PlanResult(False, reason)
-        return self._search(start, target)
+            return PlanResult(False, "no path: the goal is cut off from the rover by lethal cells")
+        self._set_goal(goal)
+        cells, _, expanded = astar(
+            self.factors, *start, *goal, 0, geo.height, 0, geo.width, self._potentials, self.block
+        )
+        if cells.shape[0] == 0:  # cannot happen when the components agree; kept as a guard
+            self._path = None
+            return PlanResult(False, "no path found", expanded=expanded)
+        return self._accept(cells, expanded, "full")
 
     def replan(self, start_xy: tuple[float, float]) -> PlanResult:
         """Plan again to the last goal from ``start_xy``, reusing the previous plan where possible."""
         if self._goal_xy is None:
             return PlanResult(False, "no goal")
         goal_xy = self._goal_xy  # in world coordinates: the grid may have moved (rolling window)
-        goal = self.geometry.to_cell(*goal_xy)
-        if self._path is None or goal is None:
+        if self._path is None:
             return self.plan(start_xy, goal_xy)
         start, reason = self._start_cell(start_xy)
         if start is None:
             return PlanResult(False, reason)
-        target, reason = self._target(start, goal)
-        if target is None:
-            self._path = None
-            return PlanResult(False, reason)
-        if target != tuple(self._path[-1]):  # the map moved the end: the goal's cell or another point
-            return self._search(start, target)
         path = self._remaining_path(start)
         if path is None:  # the rover is off the plan
             return self.plan(start_xy, goal_xy)
@@ -271,89 +235,6 @@ class GlobalPlanner:
         return repaired
 
     # -- internals ----------------------------------------------------------------------------
-    def _search(self, start: tuple[int, int], target: tuple[int, int]) -> PlanResult:
-        """A full A* from ``start`` to ``target`` over the whole grid."""
-        geo = self.geometry
-        self._set_goal(target)
-        cells, _, expanded = astar(
-            self.factors, *start, *target, 0, geo.height, 0, geo.width, self._potentials, self.block
-        )
-        if cells.shape[0] == 0:  # cannot happen when the components agree; kept as a guard
-            self._path = None
-            return PlanResult(False, "no path found", expanded=expanded)
-        return self._accept(cells, expanded, "full")
-
-    def _target(self, start: tuple[int, int], goal: tuple[int, int]) -> tuple[tuple[int, int] | None, str]:
-        """The cell the plan ends on: the goal's, or its approach point (kept in ``_approach``); None and
-        why the goal is refused, naming the nearest point the planner would accept."""
-        label = self._labels[start]  # the cells the search reaches from the rover; 0 marks forbidden ones
-        if self._labels[goal] == label:
-            self._approach = None
-            return goal, ""
-        value = int(self._costmap[goal])
-        if np.isfinite(self.factors[goal]):
-            problem, why = NO_PATH, GOAL_CUT_OFF
-        elif value < 0:
-            problem, why = "goal is on an unknown cell and unknown cells are forbidden", GOAL_UNKNOWN
-        else:
-            problem, why = f"goal is on a lethal cell (cost {value})", GOAL_LETHAL
-        cell, distance = self._approach_cell(goal, label)
-        if cell is None:
-            self._approach = None
-            return None, f"{problem}; {self._nearest_reachable(label)}"
-        x, y = self.geometry.cell_centres(np.array([cell]))[0]
-        self._approach = Approach((float(x), float(y)), distance, why)
-        return cell, ""
-
-    def _goal_distances(self, cells: np.ndarray) -> np.ndarray:
-        """Distance [m] from the goal to each cell's centre, rounded to a nanometre so that cells
-        placed symmetrically about the goal tie exactly (and ties break by row, then column)."""
-        centres = self.geometry.cell_centres(cells)
-        gx, gy = self._goal_xy
-        return np.round(np.hypot(centres[:, 0] - gx, centres[:, 1] - gy), 9)
-
-    def _approach_cell(self, goal: tuple[int, int], label: int) -> tuple[tuple[int, int] | None, float]:
-        """The approach point's cell and its distance from the goal [m], or (None, inf)."""
-        radius = self.approach_radius
-        res = self.geometry.resolution
-        reach = math.ceil(radius / res) + 1
-        r0, c0 = max(goal[0] - reach, 0), max(goal[1] - reach, 0)
-        r1 = min(goal[0] + reach + 1, self.geometry.height)
-        c1 = min(goal[1] + reach + 1, self.geometry.width)
-        # Safe: known and passable. An unknown cell may hide the very hazard the goal is on.
-        safe = (self._labels[r0:r1, c0:c1] == label) & (self._costmap[r0:r1, c0:c1] >= 0)
-        cells = np.argwhere(safe) + np.array([r0, c0])
-        distance = self._goal_distances(cells)
-        within = distance <= radius + 1e-9
-        cells, distance = cells[within], distance[within]
-        if cells.shape[0] == 0:
-            return None, math.inf
-        band = distance.min() + NEAR_EQUAL * res
-        kept = self.geometry.to_cell(*self._approach.point) if self._approach is not None else None
-        if kept is not None:
-            at = np.flatnonzero((cells == kept).all(axis=1))
-            if at.size and distance[at[0]] <= band + 1e-9:
-                return kept, float(distance[at[0]])  # still acceptable, and no point is clearly nearer
-        near = distance <= band + 1e-9
-        cells, distance = cells[near], distance[near]
-        costs = self._costmap[cells[:, 0], cells[:, 1]]
-        best = np.lexsort((cells[:, 1], cells[:, 0], distance, costs))[0]  # cost, distance, row, column
-        return (int(cells[best, 0]), int(cells[best, 1])), float(distance[best])
-
-    def _nearest_reachable(self, label: int) -> str:
-        """Which point the planner would accept, for a refusal: the known, passable cell centre the
-        search reaches nearest the goal, its distance, and what the tolerance accepts."""
-        cells = np.argwhere((self._labels == label) & (self._costmap >= 0))
-        if cells.shape[0] == 0:
-            return "the rover reaches no known safe cell on the costmap"
-        distance = self._goal_distances(cells)
-        best = int(np.argmin(distance))  # the first of equals: the lowest row, then column
-        x, y = self.geometry.cell_centres(cells[best : best + 1])[0]
-        return (
-            f"nearest reachable safe point ({x:.2f}, {y:.2f}) is {distance[best]:.2f} m away;"
-            f" the {self.goal_tolerance:g} m goal tolerance accepts points within {self.approach_radius:.2f} m"
-        )
-
     def _start_cell(self, start_xy) -> tuple[tuple[int, int] | None, str]:
         start = self.geometry.to_cell(*start_xy)
         if start is None:
@@ -393,7 +274,6 @@ class GlobalPlanner:
             cost=self._path_cost_cells * res,
             expanded=expanded,
             method=method,
-            approach=self._approach,
         )
 
     def _remaining_path(self, start: tuple[int, int]) -> np.ndarray | None:

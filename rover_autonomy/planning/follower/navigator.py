@@ -29,7 +29,6 @@ from rover_autonomy.contract import (
     NavigationState,
     PlanStatus,
     format_state,
-    parse_approach,
     parse_plan_status,
 )
 from rover_autonomy.geometry import GridGeometry
@@ -146,11 +145,10 @@ class Navigator:
 
     def reconfigure(self, config: NavigatorConfig) -> None:
         """Changed parameters: the plan is kept, its progress and the stuck judgement start afresh."""
-        plan, approach = self._follower.plan, self._follower.approach
+        plan = self._follower.plan
         self.config = config
         self._follower = ArcFollower(config.follower)
         self._follower.set_plan(plan)
-        self._follower.approach = approach
         self._stuck = StuckMonitor(config.stuck) if config.stuck is not None else None
 
     # -- inputs -------------------------------------------------------------------------------
@@ -197,8 +195,6 @@ class Navigator:
             self._active = False
             self._follower.clear()
             self._halt(NavigationState.FAILED, reason)
-        elif status is PlanStatus.PLANNED and (approach := parse_approach(reason)) is not None:
-            self._follower.approach = approach  # a plan ending short of its goal: judge the true goal
         elif status is PlanStatus.PLANNING and not self._active:
             self._set_state(format_state(NavigationState.PLANNING))
         elif status is PlanStatus.IDLE and reason == CANCELLED:

@@ -5,17 +5,6 @@ from rover_autonomy.parameters import ParamSpec
 NODE_NAME = "path_follower"
 TITLE = "path_follower: drives the plan with arc-based hazard avoidance; owns navigation/state"
 
-# One definition for both navigation nodes: path_planner declares this spec too, and the graph gives an
-# override of either node to both (bringup.graph.SHARED_PARAMETERS).
-GOAL_TOLERANCE = ParamSpec(
-    "goal_tolerance",
-    0.3,
-    "The goal counts as reached within this distance of it; a goal on a lethal cell is approached at"
-    " the nearest reachable safe point within it. One value for path_planner and path_follower",
-    range=(0.05, 10.0),
-    unit="m",
-)
-
 PARAMETERS = (
     ParamSpec(
         "cmd_vel_stamped",
@@ -54,7 +43,13 @@ PARAMETERS = (
         range=(0.0, 5.0),
         unit="rad/s",
     ),
-    GOAL_TOLERANCE,
+    ParamSpec(
+        "goal_tolerance",
+        0.3,
+        "Goal reached within this distance of the plan's end",
+        range=(0.05, 10.0),
+        unit="m",
+    ),
     ParamSpec("horizon", 2.0, "Arc length evaluated", range=(0.3, 10.0), unit="m"),
     ParamSpec("lookahead", 1.5, "Carrot distance along the plan", range=(0.2, 10.0), unit="m"),
     ParamSpec(

@@ -23,14 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rover_autonomy.contract import (
-    CANCELLED,
-    NavigationState,
-    PlanStatus,
-    format_approach,
-    format_state,
-    parse_state,
-)
+from rover_autonomy.contract import CANCELLED, NavigationState, PlanStatus, format_state, parse_state
 from rover_autonomy.geometry import GridGeometry, Pose2D
 from rover_autonomy.planning.actions import Healthy, Info, Warn, collects_actions
 from rover_autonomy.planning.arc_follower import HAZARD
@@ -53,7 +46,6 @@ SEARCH_PARAMETERS = frozenset(
         "heuristic_block",
         "repair_margin",
         "start_escape_radius",
-        "goal_tolerance",
     }
 )
 
@@ -107,7 +99,6 @@ def make_global_planner(values: dict) -> GlobalPlanner:
         block=values["heuristic_block"],
         repair_margin=values["repair_margin"],
         start_escape_radius=values["start_escape_radius"],
-        goal_tolerance=values["goal_tolerance"],
     )
 
 
@@ -356,10 +347,11 @@ class GoalPlanner:
                 {"cost": f"{result.cost:.2f}", "cells": len(result.points), "method": result.method},
             )
         )
-        summary = f"{len(result.points)} cells, cost {result.cost:.1f} ({result.method})"
-        if result.approach is not None:  # the follower judges "reached" against the goal named here
-            summary += " " + format_approach(result.approach.point, self._goal, result.approach.why)
-        self._publish_status(format_state(PlanStatus.PLANNED, summary))
+        self._publish_status(
+            format_state(
+                PlanStatus.PLANNED, f"{len(result.points)} cells, cost {result.cost:.1f} ({result.method})"
+            )
+        )
 
     def _fail(self, reason: str) -> None:
         """Withdraw the plan and say why: the follower stops and reports ``failed: <reason>``."""

@@ -1,7 +1,6 @@
 """Parameters of node ``path_planner``: one spec table for declaration, validation and docs."""
 
 from rover_autonomy.parameters import ParamSpec
-from rover_autonomy.planning.follower.parameters import GOAL_TOLERANCE
 
 NODE_NAME = "path_planner"
 TITLE = "path_planner: goals to optimal plans on terrain/costmap, kept current by replanning"
@@ -66,7 +65,6 @@ PARAMETERS = (
         range=(0.05, 5.0),
         unit="m",
     ),
-    GOAL_TOLERANCE,
     ParamSpec(
         "start_escape_radius",
         0.5,
