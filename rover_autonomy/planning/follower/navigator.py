@@ -203,11 +203,8 @@ class Navigator:
             self._halt(NavigationState.IDLE, CANCELLED)
 
     @collects_actions
-    def set_costmap(
-        self, costs: np.ndarray, resolution: float, origin_x: float, origin_y: float, stamp_ns: int
-    ) -> None:
-        """A costmap: (H, W) costs, row = y, with cell (0, 0)'s corner at (origin_x, origin_y) in odom [m]."""
-        geometry = GridGeometry(resolution, origin_x, origin_y, costs.shape[0], costs.shape[1])
+    def set_costmap(self, costs: np.ndarray, geometry: GridGeometry, stamp_ns: int) -> None:
+        """A costmap: (H, W) costs, row = y, placed in odom by ``geometry``."""
         self._costmap, self._geometry = costs, geometry
         self._costmap_stamp = stamp_ns
         # New terrain is decided on at once, from the latest pose, rather than at the next control

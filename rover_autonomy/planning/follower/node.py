@@ -101,7 +101,7 @@ class PathFollowerNode(RoverNode):
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
         stamp = stamp_to_ns(msg.header.stamp)
-        self._perform(self._core.set_costmap(costs, grid.resolution, grid.origin_x, grid.origin_y, stamp))
+        self._perform(self._core.set_costmap(costs, grid, stamp))
 
     def _on_estop(self, msg: Bool) -> None:
         self._perform(self._core.set_emergency_stop(bool(msg.data)))

@@ -182,17 +182,8 @@ class GoalPlanner:
             self._plan_full(now_ns)
 
     @collects_actions
-    def set_costmap(
-        self,
-        costs: np.ndarray,
-        resolution: float,
-        origin_x: float,
-        origin_y: float,
-        stamp_ns: int,
-        now_ns: int,
-    ) -> None:
-        """A costmap: (H, W) costs, row = y, with cell (0, 0)'s corner at (origin_x, origin_y) in odom [m]."""
-        geometry = GridGeometry(resolution, origin_x, origin_y, costs.shape[0], costs.shape[1])
+    def set_costmap(self, costs: np.ndarray, geometry: GridGeometry, stamp_ns: int, now_ns: int) -> None:
+        """A costmap: (H, W) costs, row = y, placed in odom by ``geometry``."""
         self._costmap = (costs, geometry)
         self._install_costmap()
         self._costmap_stamp = stamp_ns

@@ -106,11 +106,7 @@ class PathPlannerNode(RoverNode):
             self.warn_throttled("costmap", f"costmap dropped: {err}")
             return
         stamp = stamp_to_ns(msg.header.stamp)
-        self._perform(
-            self._core.set_costmap(
-                costs, grid.resolution, grid.origin_x, grid.origin_y, stamp, self._now_ns()
-            )
-        )
+        self._perform(self._core.set_costmap(costs, grid, stamp, self._now_ns()))
 
     def _on_odom(self, msg: Odometry) -> None:
         try:

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from rover_autonomy.geometry import GridGeometry
 from rover_autonomy.planning.actions import Healthy, Warn
 from rover_autonomy.planning.follower.navigator import (
     Command,
@@ -19,6 +20,10 @@ STEP = S // 10  # the default control_period
 RES, ORIGIN = 0.1, -10.0  # a 20 m x 20 m costmap around the odom origin
 FREE = np.zeros((200, 200), np.int8)
 PLAN = np.column_stack([np.arange(0.0, 5.01, 0.1), np.zeros(51)])  # straight ahead to (5, 0)
+
+
+def _grid(costs) -> GridGeometry:
+    return GridGeometry(RES, ORIGIN, ORIGIN, costs.shape[0], costs.shape[1])
 
 
 def navigator(**parameters) -> Navigator:
@@ -43,7 +48,7 @@ def pose(core, x, stamp, y=0.0, yaw=0.0):
 def driving(**parameters):
     """A navigator driving PLAN from the origin at 1 s, on a free costmap of 1 s."""
     core = navigator(**parameters)
-    assert core.set_costmap(FREE, RES, ORIGIN, ORIGIN, 1 * S) == []
+    assert core.set_costmap(FREE, _grid(FREE), 1 * S) == []
     assert pose(core, 0.0, 1 * S) == []  # no plan: nothing to do
     assert core.set_plan(PLAN, "odom") == [PublishState("driving")]
     return core
@@ -129,7 +134,7 @@ def test_every_stop_sends_a_zero_twist_and_says_why(cause, expected):
         wall = FREE.copy()
         wall[:, 102:106] = 100  # 0.2–0.6 m ahead, across the whole map
         pose(core, 0.0, 1 * S)
-        actions = core.set_costmap(wall, RES, ORIGIN, ORIGIN, 1 * S)  # decided at once, from the last pose
+        actions = core.set_costmap(wall, _grid(wall), 1 * S)  # decided at once, from the last pose
     elif cause == "emergency_stop":
         actions = core.set_emergency_stop(True)
     elif cause == "unusable_odometry":
@@ -194,7 +199,7 @@ def test_stuck_rover_without_room_behind_replans_in_place():
     costs = FREE.copy()
     costs[:, :100] = 100  # lethal from 0.05 m behind the rover (x < 0)
     core = navigator(stuck_window=1.0)
-    core.set_costmap(costs, RES, ORIGIN, ORIGIN, 1 * S)
+    core.set_costmap(costs, _grid(costs), 1 * S)
     core.set_plan(PLAN + np.array([0.05, 0.0]), "odom")
     stamp = 1 * S
     for _ in range(10):

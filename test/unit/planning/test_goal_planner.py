@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from rover_autonomy.geometry import Pose2D
+from rover_autonomy.geometry import GridGeometry, Pose2D
 from rover_autonomy.planning.actions import Healthy, Info, Warn
 from rover_autonomy.planning.planner.goal_planner import (
     MAX_KEEP_OUT,
@@ -22,6 +22,10 @@ RES, ORIGIN = 0.1, -10.0  # a 20 m x 20 m costmap around the odom origin
 FREE = np.zeros((200, 200), np.int8)
 
 
+def _grid(costs) -> GridGeometry:
+    return GridGeometry(RES, ORIGIN, ORIGIN, costs.shape[0], costs.shape[1])
+
+
 def planner(**parameters) -> GoalPlanner:
     values = {spec.name: spec.default for spec in PARAMETERS} | parameters
     core = GoalPlanner(GoalPlannerConfig.from_parameters(values), make_global_planner(values))
@@ -30,7 +34,7 @@ def planner(**parameters) -> GoalPlanner:
 
 
 def costmap(core, stamp, costs=FREE, now=None):
-    return core.set_costmap(costs, RES, ORIGIN, ORIGIN, stamp, stamp if now is None else now)
+    return core.set_costmap(costs, _grid(costs), stamp, stamp if now is None else now)
 
 
 def statuses(actions):
