@@ -48,6 +48,8 @@ class MissionSupervisor(Node):
         self.sim_time = 0.0
         self.start_sim_time: float | None = None
         self.state = ""  # the latest navigation/state text
+        # ... parsed once on arrival: (state, reason); (None, "") before the first or for unknown text
+        self.navigation: tuple[NavigationState | None, str] = (None, "")
         self.speed = math.inf
         self.costmap: tuple[np.ndarray, float, float, float] | None = None
         self._image_wall: dict[int, float] = {}
@@ -90,11 +92,7 @@ class MissionSupervisor(Node):
     def _on_state(self, msg: String) -> None:
         self.state = msg.data
         self.log.add_state(self.sim_time, msg.data)
-
-    @property
-    def navigation(self) -> tuple[NavigationState | None, str]:
-        """(state, reason) of the latest navigation/state; (None, "") before the first or for unknown text."""
-        return parse_state(self.state) or (None, "")
+        self.navigation = parse_state(msg.data) or (None, "")
 
     def _on_image(self, msg: Image) -> None:
         self._image_wall[stamp_to_ns(msg.header.stamp)] = time.monotonic()
