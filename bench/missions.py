@@ -102,7 +102,7 @@ def main() -> int:
                 report["progress_m_per_min"] = round(progress_rate(report), 2)
                 rows.append(report)
                 _print_row(report)
-    (out / "missions.json").write_text(json.dumps(rows, indent=1))
+                (out / "missions.json").write_text(json.dumps(rows, indent=1))  # kept if interrupted
     _print_summary(rows)
     print(f"worlds and reports: {out}")
     return 0
@@ -119,8 +119,29 @@ def _run(args, folder: Path, planet: str, k: float, seed: int) -> dict:
     report_dir = folder / "report"
     mission = ["mission", "--world", str(world_dir), "--goal", f"{goal[0]:g}", f"{goal[1]:g}"]
     mission += ["--timeout", str(args.timeout), "--report", str(report_dir)]
-    subprocess.run([*CLI, *mission], capture_output=True, text=True)
-    return json.loads((report_dir / "report.json").read_text())
+    result = subprocess.run([*CLI, *mission], capture_output=True, text=True)
+    try:
+        return json.loads((report_dir / "report.json").read_text())
+    except (OSError, ValueError):
+        return _crashed(result)
+
+
+def _crashed(result: subprocess.CompletedProcess) -> dict:
+    """The row of a mission that left no report: a failure, with the CLI's last words as the reason."""
+    last = (result.stderr.strip().splitlines() or ["no output"])[-1]
+    return {
+        "success": False,
+        "failure_reason": f"crashed: exit code {result.returncode}: {last}",
+        "goal_error_m": None,
+        "straight_line_m": 0.0,
+        "distance_travelled_m": 0.0,
+        "duration_sim_s": 0.0,
+        "duration_wall_s": 0.0,
+        "latency_ms": {"median": None, "p95": None},
+        "odometry_drift_pct": None,
+        "body_contacts": 0,
+        "navigation_states": [],
+    }
 
 
 def _print_row(report: dict) -> None:
